@@ -1,0 +1,187 @@
+//! Fixed-size binary identifiers, laid out with Ray's sizes so that `hex()` strings have the
+//! lengths Ray users see (a 28-byte ObjectID prints as 56 hex digits).
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::CoreError;
+
+macro_rules! fixed_id {
+    ($(#[$doc:meta])* $name:ident, $len:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name([u8; $len]);
+
+        impl $name {
+            /// Length in bytes.
+            pub const SIZE: usize = $len;
+            /// The nil id (all bits set), as Ray spells it.
+            pub const NIL: Self = Self([0xff; $len]);
+
+            pub const fn from_array(bytes: [u8; $len]) -> Self {
+                Self(bytes)
+            }
+
+            /// Parses an id from exactly `SIZE` bytes.
+            pub fn from_bytes(bytes: &[u8]) -> Result<Self, CoreError> {
+                let array: [u8; $len] = bytes.try_into().map_err(|_| CoreError::BadId {
+                    kind: stringify!($name),
+                    expected: $len,
+                    got: bytes.len(),
+                })?;
+                Ok(Self(array))
+            }
+
+            pub fn from_hex(text: &str) -> Result<Self, CoreError> {
+                let bytes = hex::decode(text).map_err(|_| CoreError::BadId {
+                    kind: stringify!($name),
+                    expected: $len,
+                    got: text.len() / 2,
+                })?;
+                Self::from_bytes(&bytes)
+            }
+
+            /// A random id.
+            pub fn random() -> Self {
+                Self(rand::random())
+            }
+
+            pub fn as_bytes(&self) -> &[u8; $len] {
+                &self.0
+            }
+
+            pub fn hex(&self) -> String {
+                hex::encode(self.0)
+            }
+
+            pub fn is_nil(&self) -> bool {
+                *self == Self::NIL
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.hex())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.hex())
+            }
+        }
+    };
+}
+
+fixed_id!(
+    /// A job: one driver's session.
+    JobId, 4
+);
+fixed_id!(
+    /// A task: unique counter, process prefix, job.
+    TaskId, 24
+);
+fixed_id!(
+    /// An object: the id of the task that made it plus a 4-byte index.
+    ObjectId, 28
+);
+fixed_id!(
+    /// A worker process.
+    WorkerId, 28
+);
+fixed_id!(
+    /// A node (one runtime instance on one machine).
+    NodeId, 28
+);
+fixed_id!(
+    /// A pickled function or class, named by a digest of its bytes.
+    FunctionId, 16
+);
+
+impl JobId {
+    /// The n-th job of a cluster, counting from 1 as Ray does (`01000000` for the first).
+    pub fn from_index(index: u32) -> Self {
+        Self(index.to_le_bytes())
+    }
+}
+
+impl ObjectId {
+    /// The `index`-th object made by `task`. Returns count from 1; 0 is a put.
+    pub fn for_task(task: TaskId, index: u32) -> Self {
+        let mut bytes = [0u8; 28];
+        bytes[..24].copy_from_slice(task.as_bytes());
+        bytes[24..].copy_from_slice(&index.to_le_bytes());
+        Self(bytes)
+    }
+
+    /// The task whose id prefixes this object's.
+    pub fn task_id(&self) -> TaskId {
+        let mut bytes = [0u8; 24];
+        bytes.copy_from_slice(&self.0[..24]);
+        TaskId(bytes)
+    }
+
+    pub fn index(&self) -> u32 {
+        u32::from_le_bytes([self.0[24], self.0[25], self.0[26], self.0[27]])
+    }
+}
+
+/// Makes task ids that are unique across processes without coordination: an 8-byte counter,
+/// a 12-byte random prefix drawn once per generator, and the job id.
+#[derive(Debug)]
+pub struct TaskIdGenerator {
+    prefix: [u8; 12],
+    job: JobId,
+    counter: AtomicU64,
+}
+
+impl TaskIdGenerator {
+    pub fn new(job: JobId) -> Self {
+        Self { prefix: rand::random(), job, counter: AtomicU64::new(1) }
+    }
+
+    pub fn next(&self) -> TaskId {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut bytes = [0u8; 24];
+        bytes[..8].copy_from_slice(&n.to_le_bytes());
+        bytes[8..20].copy_from_slice(&self.prefix);
+        bytes[20..].copy_from_slice(self.job.as_bytes());
+        TaskId(bytes)
+    }
+
+    pub fn job(&self) -> JobId {
+        self.job
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_ids_embed_their_task_and_index() {
+        let gen = TaskIdGenerator::new(JobId::from_index(1));
+        let task = gen.next();
+        let object = ObjectId::for_task(task, 3);
+        assert_eq!(object.task_id(), task);
+        assert_eq!(object.index(), 3);
+        assert_eq!(object.hex().len(), 56);
+        assert_eq!(ObjectId::from_hex(&object.hex()).unwrap(), object);
+    }
+
+    #[test]
+    fn generated_task_ids_are_distinct_and_carry_the_job() {
+        let gen = TaskIdGenerator::new(JobId::from_index(7));
+        let a = gen.next();
+        let b = gen.next();
+        assert_ne!(a, b);
+        assert_eq!(&a.as_bytes()[20..], JobId::from_index(7).as_bytes());
+        assert_eq!(JobId::from_index(1).hex(), "01000000");
+    }
+
+    #[test]
+    fn wrong_lengths_are_rejected() {
+        assert!(ObjectId::from_bytes(&[0u8; 27]).is_err());
+        assert!(TaskId::from_hex("zz").is_err());
+    }
+}
