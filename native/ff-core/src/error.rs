@@ -5,7 +5,11 @@ use crate::ids::{TaskId, WorkerId};
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CoreError {
     #[error("{kind} must be {expected} bytes, got {got}")]
-    BadId { kind: &'static str, expected: usize, got: usize },
+    BadId {
+        kind: &'static str,
+        expected: usize,
+        got: usize,
+    },
     #[error("resource quantity {0} is negative or not finite")]
     BadQuantity(String),
     #[error("task {0} was submitted twice")]

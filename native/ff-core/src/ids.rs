@@ -137,7 +137,11 @@ pub struct TaskIdGenerator {
 
 impl TaskIdGenerator {
     pub fn new(job: JobId) -> Self {
-        Self { prefix: rand::random(), job, counter: AtomicU64::new(1) }
+        Self {
+            prefix: rand::random(),
+            job,
+            counter: AtomicU64::new(1),
+        }
     }
 
     pub fn next(&self) -> TaskId {

@@ -89,15 +89,28 @@ pub enum WaitStart {
 #[derive(Debug, Clone)]
 pub enum Action {
     Dispatch(Box<Dispatch>),
-    StartWorker { worker: WorkerId, env: EnvId },
+    StartWorker {
+        worker: WorkerId,
+        env: EnvId,
+    },
     /// Tell a worker to exit once it is idle (max_calls reached, or too many idle workers).
-    StopWorker { worker: WorkerId },
+    StopWorker {
+        worker: WorkerId,
+    },
     /// A pending get or wait finished; `tag` is what its client asked to be told.
-    WaiterDone { waiter: WaiterId, client: ClientId, tag: u64, result: WaitResult },
+    WaiterDone {
+        waiter: WaiterId,
+        client: ClientId,
+        tag: u64,
+        result: WaitResult,
+    },
     /// No holder is left: the object's memory can go.
     Freed(ObjectId),
     /// No amount of waiting gives this task the resources it asks for.
-    Infeasible { task_name: Arc<str>, request: Arc<ResourceSet> },
+    Infeasible {
+        task_name: Arc<str>,
+        request: Arc<ResourceSet>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +158,10 @@ impl EnvTable {
         let default = Arc::new(EnvVars::new());
         let mut ids = FxHashMap::default();
         ids.insert(default.clone(), EnvId::DEFAULT);
-        Self { ids, vars: vec![default] }
+        Self {
+            ids,
+            vars: vec![default],
+        }
     }
 
     fn intern(&mut self, vars: &Arc<EnvVars>) -> EnvId {
@@ -211,7 +227,9 @@ impl Node {
     /// Free resources, never below zero (a worker back from a get may briefly over-subscribe).
     pub fn available(&self) -> ResourceSet {
         ResourceSet::from_pairs(
-            self.available.iter().filter(|(_, amount)| *amount > Quantity::ZERO).map(|(n, a)| (n, a)),
+            self.available
+                .iter()
+                .filter(|(_, amount)| *amount > Quantity::ZERO),
         )
     }
 
@@ -239,9 +257,17 @@ impl Node {
         self.workers.get(worker).map(|w| w.client)
     }
 
+    /// The worker process behind a client, if the client is a worker.
+    pub fn worker_of(&self, client: ClientId) -> Option<WorkerId> {
+        self.workers.by_client(client)
+    }
+
     /// The task a worker is running, if any.
     pub fn running_task(&self, worker: WorkerId) -> Option<TaskId> {
-        self.workers.get(worker).and_then(|w| w.running()).map(|r| r.task)
+        self.workers
+            .get(worker)
+            .and_then(|w| w.running())
+            .map(|r| r.task)
     }
 
     // ------------------------------------------------------------------ workers
@@ -250,7 +276,10 @@ impl Node {
     pub fn prestart_workers(&mut self, count: u32, out: &mut Vec<Action>) {
         for _ in 0..count {
             let worker = self.workers.add_starting(EnvId::DEFAULT);
-            out.push(Action::StartWorker { worker, env: EnvId::DEFAULT });
+            out.push(Action::StartWorker {
+                worker,
+                env: EnvId::DEFAULT,
+            });
         }
     }
 
@@ -260,8 +289,10 @@ impl Node {
         worker: WorkerId,
         out: &mut Vec<Action>,
     ) -> Result<ClientId, CoreError> {
-        let client =
-            self.workers.mark_connected(worker, self.tick).ok_or(CoreError::UnknownWorker(worker))?;
+        let client = self
+            .workers
+            .mark_connected(worker, self.tick)
+            .ok_or(CoreError::UnknownWorker(worker))?;
         if let Some(env) = self.workers.get(worker).map(|w| w.env) {
             self.startup_failures.remove(&env);
         }
@@ -279,15 +310,25 @@ impl Node {
         retryable: bool,
         out: &mut Vec<Action>,
     ) -> Result<(), CoreError> {
-        let worker = self.workers.get_mut(worker_id).ok_or(CoreError::UnknownWorker(worker_id))?;
+        let worker = self
+            .workers
+            .get_mut(worker_id)
+            .ok_or(CoreError::UnknownWorker(worker_id))?;
         if worker.running().map(|r| r.task) != Some(task_id) {
-            return Err(CoreError::UnexpectedTaskResult { worker: worker_id, task: task_id });
+            return Err(CoreError::UnexpectedTaskResult {
+                worker: worker_id,
+                task: task_id,
+            });
         }
-        let WorkerState::Busy(running) = std::mem::replace(&mut worker.state, WorkerState::Retiring)
+        let WorkerState::Busy(running) =
+            std::mem::replace(&mut worker.state, WorkerState::Retiring)
         else {
             unreachable!("checked above")
         };
-        let task = self.tasks.remove(&task_id).expect("a running task is in the table");
+        let task = self
+            .tasks
+            .remove(&task_id)
+            .expect("a running task is in the table");
         let max_calls = task.spec.options.max_calls;
         let calls = worker.count_call(task.spec.options.function_id);
         self.release_grant(&running);
@@ -305,12 +346,19 @@ impl Node {
             Some(error) => self.fail_task_entry(task, Arc::new(error), &mut work, out),
             None if returns.len() != task.spec.options.num_returns as usize => {
                 let expected = task.spec.options.num_returns as usize;
-                let message = CoreError::WrongReturnCount { expected, got: returns.len() };
+                let message = CoreError::WrongReturnCount {
+                    expected,
+                    got: returns.len(),
+                };
                 let error = Payload::system_error(ErrorKind::SystemError, message.to_string());
                 self.fail_task_entry(task, Arc::new(error), &mut work, out);
             }
             None => {
-                work.extend(task.spec.return_ids().zip(returns.into_iter().map(Arc::new)));
+                work.extend(
+                    task.spec
+                        .return_ids()
+                        .zip(returns.into_iter().map(Arc::new)),
+                );
                 self.unpin_task_objects(&task.spec, out);
             }
         }
@@ -321,7 +369,9 @@ impl Node {
 
     /// A worker process ended (or its connection broke). `detail` says how, for error text.
     pub fn worker_died(&mut self, worker_id: WorkerId, detail: &str, out: &mut Vec<Action>) {
-        let Some(worker) = self.workers.remove(worker_id) else { return };
+        let Some(worker) = self.workers.remove(worker_id) else {
+            return;
+        };
         let mut work = StoreWork::new();
         match worker.state {
             WorkerState::Starting => self.note_startup_failure(worker.env, detail, &mut work, out),
@@ -411,8 +461,17 @@ impl Node {
                 }
             }
         }
-        let state = if missing == 0 { TaskState::Queued } else { TaskState::WaitingForArgs(missing) };
-        let entry = TaskEntry { spec, class, state, attempt: 0 };
+        let state = if missing == 0 {
+            TaskState::Queued
+        } else {
+            TaskState::WaitingForArgs(missing)
+        };
+        let entry = TaskEntry {
+            spec,
+            class,
+            state,
+            attempt: 0,
+        };
         let mut work = StoreWork::new();
         match failure {
             Some(error) => self.fail_task_entry(entry, error, &mut work, out),
@@ -498,7 +557,17 @@ impl Node {
             self.objects.add_waiter(*id, waiter);
         }
         let blocks = self.workers.by_client(client);
-        self.waiters.insert(waiter, Waiter { client, tag, ids, kind, remaining, blocks });
+        self.waiters.insert(
+            waiter,
+            Waiter {
+                client,
+                tag,
+                ids,
+                kind,
+                remaining,
+                blocks,
+            },
+        );
         if let Some(worker) = blocks {
             self.block_worker(worker, out);
         }
@@ -556,13 +625,17 @@ impl Node {
     fn store_all(&mut self, mut work: StoreWork, out: &mut Vec<Action>) {
         while let Some((id, value)) = work.pop() {
             let mut freed = Vec::new();
-            let Some(woken) = self.objects.store(id, value.clone(), &mut freed) else { continue };
+            let Some(woken) = self.objects.store(id, value.clone(), &mut freed) else {
+                continue;
+            };
             out.extend(freed.into_iter().map(Action::Freed));
             for waiter in woken.waiters {
                 self.advance_waiter(waiter, &value, out);
             }
             for task_id in woken.dependents {
-                let Some(task) = self.tasks.get_mut(&task_id) else { continue };
+                let Some(task) = self.tasks.get_mut(&task_id) else {
+                    continue;
+                };
                 if value.is_error() {
                     let task = self.tasks.remove(&task_id).expect("present above");
                     self.fail_task_entry(task, value.clone(), &mut work, out);
@@ -581,12 +654,15 @@ impl Node {
     }
 
     fn advance_waiter(&mut self, waiter: WaiterId, value: &StoredObject, out: &mut Vec<Action>) {
-        let Some(entry) = self.waiters.get_mut(&waiter) else { return };
+        let Some(entry) = self.waiters.get_mut(&waiter) else {
+            return;
+        };
         let result = if entry.kind == WaitKind::Get && value.is_error() {
             Some(WaitResult::Failed(value.clone()))
         } else {
             entry.remaining -= 1;
-            (entry.remaining == 0).then_some(())
+            (entry.remaining == 0)
+                .then_some(())
                 .map(|()| (entry.ids.clone(), entry.kind))
                 .map(|(ids, kind)| self.wait_result(&ids, kind))
         };
@@ -595,7 +671,12 @@ impl Node {
         if let Some(worker) = entry.blocks {
             self.unblock_worker(worker);
         }
-        out.push(Action::WaiterDone { waiter, client: entry.client, tag: entry.tag, result });
+        out.push(Action::WaiterDone {
+            waiter,
+            client: entry.client,
+            tag: entry.tag,
+            result,
+        });
     }
 
     fn remove_waiter(&mut self, waiter: WaiterId) -> Option<Waiter> {
@@ -607,8 +688,12 @@ impl Node {
     }
 
     fn drop_waiters_of(&mut self, client: ClientId) {
-        let gone: Vec<WaiterId> =
-            self.waiters.iter().filter(|(_, w)| w.client == client).map(|(id, _)| *id).collect();
+        let gone: Vec<WaiterId> = self
+            .waiters
+            .iter()
+            .filter(|(_, w)| w.client == client)
+            .map(|(id, _)| *id)
+            .collect();
         for waiter in gone {
             self.remove_waiter(waiter);
         }
@@ -716,7 +801,9 @@ impl Node {
         request
             .iter()
             .filter(|(_, amount)| !amount.is_zero())
-            .map(|(name, amount)| (self.available.get(name).units().max(0) / amount.units()) as usize)
+            .map(|(name, amount)| {
+                (self.available.get(name).units().max(0) / amount.units()) as usize
+            })
             .min()
             .unwrap_or(usize::MAX)
     }
@@ -727,7 +814,9 @@ impl Node {
         for class_id in self.queues.nonempty() {
             loop {
                 let class = self.queues.class(class_id);
-                let Some(&task_id) = class.queue.front() else { break };
+                let Some(&task_id) = class.queue.front() else {
+                    break;
+                };
                 let request = class.request.clone();
                 let env = class.env;
                 if self.is_infeasible(&request) {
@@ -771,16 +860,28 @@ impl Node {
         out: &mut Vec<Action>,
     ) {
         let gpu_amount = request.get(GPU);
-        let gpus = self.gpus.allocate(gpu_amount).expect("fits() checked the GPUs");
+        let gpus = self
+            .gpus
+            .allocate(gpu_amount)
+            .expect("fits() checked the GPUs");
         self.available.subtract(&request);
-        let task = self.tasks.get_mut(&task_id).expect("queued tasks are in the table");
+        let task = self
+            .tasks
+            .get_mut(&task_id)
+            .expect("queued tasks are in the table");
         task.state = TaskState::Running(worker_id);
-        let worker = self.workers.get_mut(worker_id).expect("idle workers are in the pool");
+        let worker = self
+            .workers
+            .get_mut(worker_id)
+            .expect("idle workers are in the pool");
         let send_function = worker.learn_function(task.spec.options.function_id);
         let gpu_ids = gpus.iter().map(|(slot, _)| *slot).collect();
         worker.state = WorkerState::Busy(Running {
             task: task_id,
-            grant: Grant { resources: request.clone(), gpus },
+            grant: Grant {
+                resources: request.clone(),
+                gpus,
+            },
             blocked: 0,
         });
         let arg_values = task
@@ -819,11 +920,21 @@ impl Node {
             }
         }
         if accounted != self.config.total {
-            return Err(format!("resources leak: {accounted:?} != {:?}", self.config.total));
+            return Err(format!(
+                "resources leak: {accounted:?} != {:?}",
+                self.config.total
+            ));
         }
-        let queued = self.tasks.values().filter(|t| t.state == TaskState::Queued).count();
+        let queued = self
+            .tasks
+            .values()
+            .filter(|t| t.state == TaskState::Queued)
+            .count();
         if queued != self.queues.queued() {
-            return Err(format!("{queued} tasks queued but {} in queues", self.queues.queued()));
+            return Err(format!(
+                "{queued} tasks queued but {} in queues",
+                self.queues.queued()
+            ));
         }
         Ok(())
     }
@@ -832,6 +943,9 @@ impl Node {
 fn lost_object(id: ObjectId) -> StoredObject {
     Arc::new(Payload::system_error(
         ErrorKind::ObjectLost,
-        format!("Object {} is not available: it was freed or never existed.", id.hex()),
+        format!(
+            "Object {} is not available: it was freed or never existed.",
+            id.hex()
+        ),
     ))
 }

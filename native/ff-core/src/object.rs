@@ -34,7 +34,12 @@ pub struct Payload {
 
 impl Payload {
     pub fn value(data: impl Into<Bytes>) -> Self {
-        Self { data: data.into(), nested: Vec::new(), error: None, message: String::new() }
+        Self {
+            data: data.into(),
+            nested: Vec::new(),
+            error: None,
+            message: String::new(),
+        }
     }
 
     pub fn with_nested(mut self, nested: Vec<ObjectId>) -> Self {
@@ -44,11 +49,21 @@ impl Payload {
 
     /// An error the runtime made, with no serialized exception attached.
     pub fn system_error(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { data: Bytes::new(), nested: Vec::new(), error: Some(kind), message: message.into() }
+        Self {
+            data: Bytes::new(),
+            nested: Vec::new(),
+            error: Some(kind),
+            message: message.into(),
+        }
     }
 
     pub fn task_error(data: impl Into<Bytes>) -> Self {
-        Self { data: data.into(), nested: Vec::new(), error: Some(ErrorKind::TaskError), message: String::new() }
+        Self {
+            data: data.into(),
+            nested: Vec::new(),
+            error: Some(ErrorKind::TaskError),
+            message: String::new(),
+        }
     }
 
     pub fn is_error(&self) -> bool {

@@ -83,14 +83,19 @@ impl ObjectTable {
 
     pub fn lookup(&self, id: ObjectId) -> Lookup {
         match self.entries.get(&id) {
-            Some(ObjectEntry { value: Some(value), .. }) => Lookup::Ready(value.clone()),
+            Some(ObjectEntry {
+                value: Some(value), ..
+            }) => Lookup::Ready(value.clone()),
             Some(_) => Lookup::Pending,
             None => Lookup::Unknown,
         }
     }
 
     pub fn is_ready(&self, id: ObjectId) -> bool {
-        matches!(self.entries.get(&id), Some(ObjectEntry { value: Some(_), .. }))
+        matches!(
+            self.entries.get(&id),
+            Some(ObjectEntry { value: Some(_), .. })
+        )
     }
 
     /// A task's return value that does not exist yet, held by the process that submitted it.
@@ -216,7 +221,9 @@ impl ObjectTable {
     fn free_if_unreferenced(&mut self, id: ObjectId, freed: &mut Vec<ObjectId>) {
         let mut work = vec![id];
         while let Some(id) = work.pop() {
-            let Some(entry) = self.entries.get(&id) else { continue };
+            let Some(entry) = self.entries.get(&id) else {
+                continue;
+            };
             if entry.is_referenced() || entry.value.is_none() {
                 continue;
             }
@@ -289,7 +296,10 @@ mod tests {
         let mut freed = Vec::new();
         table.create_pending(a, ClientId::DRIVER);
         table.remove_client(a, ClientId::DRIVER, &mut freed);
-        assert!(freed.is_empty(), "a pending object is kept until its value arrives");
+        assert!(
+            freed.is_empty(),
+            "a pending object is kept until its value arrives"
+        );
         assert_eq!(table.lookup(a), Lookup::Pending);
         assert!(table.store(a, value(), &mut freed).is_some());
         assert_eq!(freed, [a]);

@@ -54,7 +54,7 @@ impl Quantity {
 
     /// Whole resources, when the amount is a whole number.
     pub fn as_whole(self) -> Option<u32> {
-        (self.0 % UNITS_PER_RESOURCE == 0).then(|| (self.0 / UNITS_PER_RESOURCE) as u32)
+        (self.0 % UNITS_PER_RESOURCE == 0).then_some((self.0 / UNITS_PER_RESOURCE) as u32)
     }
 }
 
@@ -129,7 +129,9 @@ impl ResourceSet {
 
     /// Whether every amount in `request` is available here.
     pub fn contains(&self, request: &ResourceSet) -> bool {
-        request.iter().all(|(name, amount)| self.get(name) >= amount)
+        request
+            .iter()
+            .all(|(name, amount)| self.get(name) >= amount)
     }
 
     pub fn subtract(&mut self, other: &ResourceSet) {
@@ -154,7 +156,8 @@ impl ResourceSet {
     }
 
     fn position(&self, name: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(entry, _)| (**entry).cmp(name))
+        self.entries
+            .binary_search_by(|(entry, _)| (**entry).cmp(name))
     }
 }
 
@@ -176,7 +179,9 @@ pub type GpuGrant = SmallVec<[(u32, Quantity); 1]>;
 
 impl GpuSlots {
     pub fn new(count: u32) -> Self {
-        Self { free: vec![Quantity::ONE; count as usize] }
+        Self {
+            free: vec![Quantity::ONE; count as usize],
+        }
     }
 
     /// Takes `amount` of GPU, or returns None (and takes nothing) if it does not fit.
@@ -273,7 +278,10 @@ mod tests {
         assert_eq!(whole[0].0, 1);
         assert!(gpus.allocate(q(0.5)).is_none());
         gpus.release(&half_a);
-        assert!(gpus.allocate(q(1.0)).is_none(), "device 0 is still half used");
+        assert!(
+            gpus.allocate(q(1.0)).is_none(),
+            "device 0 is still half used"
+        );
         gpus.release(&half_b);
         assert_eq!(gpus.allocate(q(1.0)).unwrap()[0].0, 0);
     }

@@ -36,7 +36,9 @@ pub enum WorkerState {
     /// Spawned, not yet connected.
     Starting,
     /// Connected and free since the given scheduler tick.
-    Idle { since_tick: u64 },
+    Idle {
+        since_tick: u64,
+    },
     Busy(Running),
     /// Told to exit; gone from scheduling, waiting for the process to end.
     Retiring,
@@ -92,7 +94,10 @@ pub struct WorkerPool {
 
 impl WorkerPool {
     pub fn new() -> Self {
-        Self { next_client: 1, ..Self::default() }
+        Self {
+            next_client: 1,
+            ..Self::default()
+        }
     }
 
     pub fn add_starting(&mut self, env: EnvId) -> WorkerId {
@@ -199,7 +204,10 @@ impl WorkerPool {
 
     /// Workers that are not leaving: starting, idle or busy.
     pub fn live_count(&self) -> usize {
-        self.workers.values().filter(|w| !matches!(w.state, WorkerState::Retiring)).count()
+        self.workers
+            .values()
+            .filter(|w| !matches!(w.state, WorkerState::Retiring))
+            .count()
     }
 
     pub fn len(&self) -> usize {

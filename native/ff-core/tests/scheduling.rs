@@ -63,7 +63,9 @@ impl Harness {
         self.node.prestart_workers(count, &mut self.actions);
         let started = started_workers(&self.take());
         for worker in &started {
-            self.node.worker_connected(*worker, &mut self.actions).unwrap();
+            self.node
+                .worker_connected(*worker, &mut self.actions)
+                .unwrap();
         }
         self.check();
         (self, started)
@@ -77,7 +79,9 @@ impl Harness {
             arg_refs,
         };
         let result = spec.return_ids().next().unwrap();
-        self.node.submit(ClientId::DRIVER, spec, &mut self.actions).unwrap();
+        self.node
+            .submit(ClientId::DRIVER, spec, &mut self.actions)
+            .unwrap();
         result
     }
 
@@ -141,18 +145,31 @@ fn a_task_runs_on_an_idle_worker_and_its_value_wakes_a_get() {
     let sent = dispatches(&h.take());
     assert_eq!(sent.len(), 1);
     assert!(workers.contains(&sent[0].worker));
-    assert!(sent[0].send_function, "first call on this worker carries the function");
+    assert!(
+        sent[0].send_function,
+        "first call on this worker carries the function"
+    );
     assert_eq!(h.node.available().get(CPU), quantity(1.0));
 
-    let WaitStart::Pending(waiter) =
-        h.node.get_or_wait(ClientId::DRIVER, 9, vec![result], WaitKind::Get, true, &mut h.actions)
-    else {
+    let WaitStart::Pending(waiter) = h.node.get_or_wait(
+        ClientId::DRIVER,
+        9,
+        vec![result],
+        WaitKind::Get,
+        true,
+        &mut h.actions,
+    ) else {
         panic!("the value is not there yet")
     };
     h.finish(&sent[0], b"42");
     let actions = h.take();
     let done = actions.iter().find_map(|a| match a {
-        Action::WaiterDone { waiter: w, tag, result, .. } if *w == waiter => Some((*tag, result.clone())),
+        Action::WaiterDone {
+            waiter: w,
+            tag,
+            result,
+            ..
+        } if *w == waiter => Some((*tag, result.clone())),
         _ => None,
     });
     let (tag, WaitResult::Values(values)) = done.expect("the get was woken") else {
@@ -185,7 +202,11 @@ fn a_task_needing_every_cpu_runs_alone() {
     let sent = dispatches(&h.take());
     assert_eq!(sent.len(), 1);
     h.finish(&sent[0], b"");
-    assert_eq!(dispatches(&h.take()).len(), 1, "the second runs once the first is done");
+    assert_eq!(
+        dispatches(&h.take()).len(),
+        1,
+        "the second runs once the first is done"
+    );
 }
 
 #[test]
@@ -197,7 +218,11 @@ fn fractional_cpus_pack_several_tasks_per_cpu() {
     }
     let actions = h.take();
     assert_eq!(dispatches(&actions).len(), 1, "one idle worker so far");
-    assert_eq!(started_workers(&actions).len(), 2, "more start, bounded by start-up concurrency");
+    assert_eq!(
+        started_workers(&actions).len(),
+        2,
+        "more start, bounded by start-up concurrency"
+    );
     for worker in started_workers(&actions) {
         h.node.worker_connected(worker, &mut h.actions).unwrap();
     }
@@ -212,14 +237,19 @@ fn an_infeasible_task_waits_and_is_reported_once() {
     let result = h.submit(&huge, vec![]);
     h.submit(&huge, vec![]);
     let actions = h.take();
-    let warnings: Vec<_> =
-        actions.iter().filter(|a| matches!(a, Action::Infeasible { .. })).collect();
+    let warnings: Vec<_> = actions
+        .iter()
+        .filter(|a| matches!(a, Action::Infeasible { .. }))
+        .collect();
     assert_eq!(warnings.len(), 1);
     assert!(dispatches(&actions).is_empty());
     assert_eq!(h.node.lookup(result), Lookup::Pending);
     let custom = Arc::new(options(&[("accelerator", 1.0)]));
     h.submit(&custom, vec![]);
-    assert!(h.take().iter().any(|a| matches!(a, Action::Infeasible { .. })));
+    assert!(h
+        .take()
+        .iter()
+        .any(|a| matches!(a, Action::Infeasible { .. })));
 }
 
 #[test]
@@ -269,12 +299,20 @@ fn a_blocked_worker_lends_its_cpu_so_nested_tasks_deeper_than_the_cpus_finish() 
         let parent = chain.last().unwrap().clone();
         let child = h.submit(&f, vec![]);
         let client = h.node.worker_client(parent.worker).unwrap();
-        let start = h.node.get_or_wait(client, 1, vec![child], WaitKind::Get, true, &mut h.actions);
+        let start = h
+            .node
+            .get_or_wait(client, 1, vec![child], WaitKind::Get, true, &mut h.actions);
         assert!(matches!(start, WaitStart::Pending(_)));
         let actions = h.take();
         let new_workers = started_workers(&actions);
-        assert_eq!(new_workers.len(), 1, "the lent CPU starts a worker for the child");
-        h.node.worker_connected(new_workers[0], &mut h.actions).unwrap();
+        assert_eq!(
+            new_workers.len(),
+            1,
+            "the lent CPU starts a worker for the child"
+        );
+        h.node
+            .worker_connected(new_workers[0], &mut h.actions)
+            .unwrap();
         chain.push(dispatches(&h.take()).remove(0));
     }
     while let Some(task) = chain.pop() {
@@ -293,14 +331,18 @@ fn a_worker_death_retries_the_task_until_retries_run_out() {
     let result = h.submit(&Arc::new(once), vec![]);
     let first = dispatches(&h.take()).remove(0);
     assert_eq!(first.attempt, 0);
-    h.node.worker_died(first.worker, "killed by signal 9", &mut h.actions);
+    h.node
+        .worker_died(first.worker, "killed by signal 9", &mut h.actions);
     let replacement = started_workers(&h.take());
     assert_eq!(replacement.len(), 1);
-    h.node.worker_connected(replacement[0], &mut h.actions).unwrap();
+    h.node
+        .worker_connected(replacement[0], &mut h.actions)
+        .unwrap();
     let second = dispatches(&h.take()).remove(0);
     assert_eq!(second.attempt, 1);
     assert_eq!(second.spec.task_id, first.spec.task_id);
-    h.node.worker_died(second.worker, "killed by signal 9", &mut h.actions);
+    h.node
+        .worker_died(second.worker, "killed by signal 9", &mut h.actions);
     h.take();
     let value = h.value_of(result);
     assert_eq!(value.error, Some(ErrorKind::WorkerCrashed));
@@ -351,7 +393,10 @@ fn max_calls_retires_the_worker_after_that_many_calls() {
     h.submit(&limited, vec![]);
     let first = dispatches(&h.take()).remove(0);
     h.finish(&first, b"");
-    assert!(!h.take().iter().any(|a| matches!(a, Action::StopWorker { .. })));
+    assert!(!h
+        .take()
+        .iter()
+        .any(|a| matches!(a, Action::StopWorker { .. })));
     h.submit(&limited, vec![]);
     let second = dispatches(&h.take()).remove(0);
     assert_eq!(second.worker, first.worker);
@@ -363,7 +408,11 @@ fn max_calls_retires_the_worker_after_that_many_calls() {
     h.submit(&limited, vec![]);
     let actions = h.take();
     assert!(dispatches(&actions).is_empty());
-    assert_eq!(started_workers(&actions).len(), 1, "a fresh worker takes the next call");
+    assert_eq!(
+        started_workers(&actions).len(),
+        1,
+        "a fresh worker takes the next call"
+    );
 }
 
 #[test]
@@ -373,7 +422,11 @@ fn idle_workers_beyond_the_soft_limit_are_stopped_after_a_while() {
     assert!(h.take().is_empty(), "not idle for long enough yet");
     h.node.tick(&mut h.actions);
     h.node.tick(&mut h.actions);
-    let stops = h.take().iter().filter(|a| matches!(a, Action::StopWorker { .. })).count();
+    let stops = h
+        .take()
+        .iter()
+        .filter(|a| matches!(a, Action::StopWorker { .. }))
+        .count();
     assert_eq!(stops, 2);
     h.node.tick(&mut h.actions);
     assert!(h.take().is_empty());
@@ -404,7 +457,11 @@ fn workers_that_cannot_start_fail_the_queued_tasks() {
     for _ in 0..3 {
         let started = started_workers(&h.take());
         assert_eq!(started.len(), 1);
-        h.node.worker_died(started[0], "exit status 1: No module named fusion_flow", &mut h.actions);
+        h.node.worker_died(
+            started[0],
+            "exit status 1: No module named fusion_flow",
+            &mut h.actions,
+        );
     }
     h.take();
     let value = h.value_of(result);
@@ -419,10 +476,19 @@ fn a_get_fails_fast_on_an_error_even_when_others_are_pending() {
     let slow = h.submit(&f, vec![]);
     let failing = h.submit(&f, vec![]);
     let sent = dispatches(&h.take());
-    let start =
-        h.node.get_or_wait(ClientId::DRIVER, 0, vec![slow, failing], WaitKind::Get, true, &mut h.actions);
+    let start = h.node.get_or_wait(
+        ClientId::DRIVER,
+        0,
+        vec![slow, failing],
+        WaitKind::Get,
+        true,
+        &mut h.actions,
+    );
     assert!(matches!(start, WaitStart::Pending(_)));
-    let failing_task = sent.iter().find(|d| d.spec.task_id == failing.task_id()).unwrap();
+    let failing_task = sent
+        .iter()
+        .find(|d| d.spec.task_id == failing.task_id())
+        .unwrap();
     h.fail(failing_task, false);
     let failed = h.take().into_iter().any(|a| {
         matches!(a, Action::WaiterDone { result: WaitResult::Failed(e), .. } if e.error == Some(ErrorKind::TaskError))
@@ -449,7 +515,10 @@ fn a_wait_returns_when_enough_are_ready_and_a_cancelled_one_reports_what_is() {
     };
     let b_task = sent.iter().find(|d| d.spec.task_id == b.task_id()).unwrap();
     h.finish(b_task, b"");
-    assert!(!h.take().iter().any(|a| matches!(a, Action::WaiterDone { .. })));
+    assert!(!h
+        .take()
+        .iter()
+        .any(|a| matches!(a, Action::WaiterDone { .. })));
     let result = h.node.cancel_waiter(waiter, &mut h.actions);
     assert_eq!(result, Some(WaitResult::Ready(vec![1])));
     assert_eq!(h.node.cancel_waiter(waiter, &mut h.actions), None);
@@ -472,13 +541,22 @@ fn arguments_stay_alive_until_the_task_finishes_and_are_freed_after() {
     let f = Arc::new(options(&[(CPU, 1.0)]));
     let result = h.submit(&f, vec![arg]);
     h.node.remove_refs(ClientId::DRIVER, &[arg], &mut h.actions);
-    assert!(h.node.objects().contains(arg), "the pending task pins its argument");
+    assert!(
+        h.node.objects().contains(arg),
+        "the pending task pins its argument"
+    );
     let sent = dispatches(&h.take()).remove(0);
     h.finish(&sent, b"y");
     let actions = h.take();
-    assert!(actions.iter().any(|a| matches!(a, Action::Freed(id) if *id == arg)));
-    h.node.remove_refs(ClientId::DRIVER, &[result], &mut h.actions);
-    assert!(h.take().iter().any(|a| matches!(a, Action::Freed(id) if *id == result)));
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Freed(id) if *id == arg)));
+    h.node
+        .remove_refs(ClientId::DRIVER, &[result], &mut h.actions);
+    assert!(h
+        .take()
+        .iter()
+        .any(|a| matches!(a, Action::Freed(id) if *id == result)));
     assert!(h.node.objects().is_empty());
 }
 
@@ -487,9 +565,13 @@ fn a_dead_workers_refs_and_waiters_are_released() {
     let (mut h, workers) = Harness::new(&[(CPU, 1.0)]).with_workers(1);
     let client = h.node.worker_client(workers[0]).unwrap();
     let id = ObjectId::for_task(h.ids.next(), 0);
-    h.node.put(client, id, Payload::value(&b"held by the worker"[..]));
+    h.node
+        .put(client, id, Payload::value(&b"held by the worker"[..]));
     h.node.worker_died(workers[0], "exit", &mut h.actions);
-    assert!(h.take().iter().any(|a| matches!(a, Action::Freed(freed) if *freed == id)));
+    assert!(h
+        .take()
+        .iter()
+        .any(|a| matches!(a, Action::Freed(freed) if *freed == id)));
 }
 
 #[test]

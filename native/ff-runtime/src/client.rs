@@ -1,0 +1,85 @@
+//! What the Python layer can ask of the runtime, the same in the driver (which hosts the node)
+//! and in a worker (which talks to the node over its socket).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ff_core::ids::{FunctionId, JobId, NodeId, ObjectId, TaskIdGenerator, WorkerId};
+use ff_core::object::{Payload, StoredObject};
+use ff_core::resources::ResourceSet;
+use ff_core::task::TaskSpec;
+
+use crate::error::Result;
+use crate::local_refs::LocalRefs;
+
+/// Facts about the session a process belongs to.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub node_id: NodeId,
+    pub job_id: JobId,
+    pub namespace: String,
+    pub session_dir: PathBuf,
+    /// The worker this process is; None in the driver.
+    pub worker_id: Option<WorkerId>,
+}
+
+#[derive(Debug, Clone)]
+pub enum GetOutcome {
+    /// Every value, in request order.
+    Values(Vec<StoredObject>),
+    /// The first error met.
+    Failed(StoredObject),
+    TimedOut,
+}
+
+/// Called now and then while a call blocks; returning true abandons the call
+/// (Ctrl-C in the driver).
+pub type Interrupt<'a> = &'a mut dyn FnMut() -> bool;
+
+/// How often a blocked call checks for interruption.
+pub const INTERRUPT_POLL: Duration = Duration::from_millis(100);
+
+pub trait Client: Send + Sync {
+    fn info(&self) -> &SessionInfo;
+    fn task_ids(&self) -> &TaskIdGenerator;
+    fn refs(&self) -> &Arc<LocalRefs>;
+    /// Makes a pickled function available to every worker (a no-op if already known).
+    fn register_function(&self, id: FunctionId, function: Bytes) -> Result<()>;
+    /// Submits a task; this process then holds its return objects (see `LocalRefs::adopt`).
+    fn submit(&self, spec: TaskSpec) -> Result<()>;
+    /// Stores a value; this process then holds it.
+    fn put(&self, id: ObjectId, payload: Payload) -> Result<()>;
+    fn get(
+        &self,
+        ids: Vec<ObjectId>,
+        timeout: Option<Duration>,
+        interrupt: Interrupt<'_>,
+    ) -> Result<GetOutcome>;
+    /// Indices of the ready objects once `num_returns` are ready or the timeout passes.
+    fn wait(
+        &self,
+        ids: Vec<ObjectId>,
+        num_returns: usize,
+        timeout: Option<Duration>,
+        interrupt: Interrupt<'_>,
+    ) -> Result<Vec<u32>>;
+    /// (total, available) resources of the node.
+    fn resources(&self) -> Result<(ResourceSet, ResourceSet)>;
+}
+
+/// The moment a timeout runs out, if there is one.
+pub fn deadline(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.map(|t| Instant::now() + t)
+}
+
+/// How long to sleep before the next interrupt check or the deadline.
+pub fn next_pause(deadline: Option<Instant>) -> Duration {
+    match deadline {
+        Some(at) => at
+            .saturating_duration_since(Instant::now())
+            .min(INTERRUPT_POLL),
+        None => INTERRUPT_POLL,
+    }
+}

@@ -1,0 +1,214 @@
+//! Conversions between the wire types (ff-proto) and the core's own types.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ff_core::ids::{FunctionId, ObjectId, TaskId, WorkerId};
+use ff_core::node::Dispatch;
+use ff_core::object::{ErrorKind, Payload};
+use ff_core::resources::{Quantity, ResourceSet};
+use ff_core::task::{TaskOptions, TaskSpec};
+use ff_proto as pb;
+
+use crate::error::{Result, RuntimeError};
+
+fn bad(what: impl std::fmt::Display) -> RuntimeError {
+    RuntimeError::Protocol(what.to_string())
+}
+
+pub fn object_id(bytes: &[u8]) -> Result<ObjectId> {
+    ObjectId::from_bytes(bytes).map_err(bad)
+}
+
+pub fn object_ids(list: &[Bytes]) -> Result<Vec<ObjectId>> {
+    list.iter().map(|b| object_id(b)).collect()
+}
+
+pub fn task_id(bytes: &[u8]) -> Result<TaskId> {
+    TaskId::from_bytes(bytes).map_err(bad)
+}
+
+pub fn worker_id(bytes: &[u8]) -> Result<WorkerId> {
+    WorkerId::from_bytes(bytes).map_err(bad)
+}
+
+pub fn function_id(bytes: &[u8]) -> Result<FunctionId> {
+    FunctionId::from_bytes(bytes).map_err(bad)
+}
+
+pub fn id_bytes(ids: impl IntoIterator<Item = ObjectId>) -> Vec<Bytes> {
+    ids.into_iter()
+        .map(|id| Bytes::copy_from_slice(id.as_bytes()))
+        .collect()
+}
+
+fn error_kind_to_wire(kind: Option<ErrorKind>) -> pb::ErrorKind {
+    match kind {
+        None => pb::ErrorKind::NotAnError,
+        Some(ErrorKind::TaskError) => pb::ErrorKind::TaskError,
+        Some(ErrorKind::WorkerCrashed) => pb::ErrorKind::WorkerCrashed,
+        Some(ErrorKind::ObjectLost) => pb::ErrorKind::ObjectLost,
+        Some(ErrorKind::TaskCancelled) => pb::ErrorKind::TaskCancelled,
+        Some(ErrorKind::SystemError) => pb::ErrorKind::SystemError,
+    }
+}
+
+fn error_kind_from_wire(kind: i32) -> Result<Option<ErrorKind>> {
+    let kind = pb::ErrorKind::try_from(kind).map_err(bad)?;
+    Ok(match kind {
+        pb::ErrorKind::NotAnError => None,
+        pb::ErrorKind::TaskError => Some(ErrorKind::TaskError),
+        pb::ErrorKind::WorkerCrashed => Some(ErrorKind::WorkerCrashed),
+        pb::ErrorKind::ObjectLost => Some(ErrorKind::ObjectLost),
+        pb::ErrorKind::TaskCancelled => Some(ErrorKind::TaskCancelled),
+        pb::ErrorKind::SystemError => Some(ErrorKind::SystemError),
+    })
+}
+
+pub fn payload_to_wire(payload: &Payload) -> pb::Payload {
+    pb::Payload {
+        data: payload.data.clone(),
+        nested_refs: id_bytes(payload.nested.iter().copied()),
+        error: error_kind_to_wire(payload.error) as i32,
+        error_message: payload.message.clone(),
+    }
+}
+
+pub fn payload_from_wire(payload: pb::Payload) -> Result<Payload> {
+    Ok(Payload {
+        nested: object_ids(&payload.nested_refs)?,
+        error: error_kind_from_wire(payload.error)?,
+        message: payload.error_message,
+        data: payload.data,
+    })
+}
+
+pub fn resources_to_wire(set: &ResourceSet) -> Vec<pb::Resource> {
+    set.iter()
+        .map(|(name, amount)| pb::Resource {
+            name: name.to_string(),
+            amount: amount.units(),
+        })
+        .collect()
+}
+
+pub fn resources_from_wire(list: &[pb::Resource]) -> Result<ResourceSet> {
+    if let Some(negative) = list.iter().find(|r| r.amount < 0) {
+        return Err(bad(format!("negative amount of {}", negative.name)));
+    }
+    Ok(ResourceSet::from_pairs(list.iter().map(|r| {
+        (r.name.as_str(), Quantity::from_units(r.amount))
+    })))
+}
+
+pub fn task_spec_to_wire(spec: &TaskSpec) -> pb::TaskSpec {
+    let options = &spec.options;
+    pb::TaskSpec {
+        task_id: Bytes::copy_from_slice(spec.task_id.as_bytes()),
+        function_id: Bytes::copy_from_slice(options.function_id.as_bytes()),
+        name: options.name.to_string(),
+        args: Some(payload_to_wire(&spec.args)),
+        arg_refs: id_bytes(spec.arg_refs.iter().copied()),
+        num_returns: options.num_returns,
+        resources: resources_to_wire(&options.resources),
+        max_retries: options.max_retries,
+        retry_exceptions: options.retry_exceptions,
+        retry_exception_allowlist: options.retry_allowlist.clone(),
+        max_calls: options.max_calls,
+        env_vars: options
+            .env_vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
+}
+
+pub fn task_spec_from_wire(spec: pb::TaskSpec) -> Result<TaskSpec> {
+    let options = TaskOptions {
+        function_id: function_id(&spec.function_id)?,
+        name: spec.name.into(),
+        num_returns: spec.num_returns,
+        resources: resources_from_wire(&spec.resources)?,
+        max_retries: spec.max_retries,
+        retry_exceptions: spec.retry_exceptions,
+        retry_allowlist: spec.retry_exception_allowlist,
+        max_calls: spec.max_calls,
+        env_vars: Arc::new(spec.env_vars.into_iter().collect()),
+    };
+    Ok(TaskSpec {
+        task_id: task_id(&spec.task_id)?,
+        options: Arc::new(options),
+        args: payload_from_wire(spec.args.unwrap_or_default())?,
+        arg_refs: object_ids(&spec.arg_refs)?,
+    })
+}
+
+/// The message that hands a dispatched task to its worker.
+pub fn execute_message(dispatch: &Dispatch, function: Option<Bytes>) -> pb::ToWorker {
+    let spec = &dispatch.spec;
+    let options = &spec.options;
+    let execute = pb::ExecuteTask {
+        task_id: Bytes::copy_from_slice(spec.task_id.as_bytes()),
+        function_id: Bytes::copy_from_slice(options.function_id.as_bytes()),
+        function: function.unwrap_or_default(),
+        name: options.name.to_string(),
+        args: Some(payload_to_wire(&spec.args)),
+        arg_values: dispatch
+            .arg_values
+            .iter()
+            .map(|v| payload_to_wire(v))
+            .collect(),
+        num_returns: options.num_returns,
+        assigned: resources_to_wire(&dispatch.assigned),
+        gpu_ids: dispatch.gpu_ids.clone(),
+        retry_exceptions: options.retry_exceptions,
+        retry_exception_allowlist: options.retry_allowlist.clone(),
+        attempt: dispatch.attempt,
+    };
+    pb::ToWorker {
+        msg: Some(pb::to_worker::Msg::Execute(execute)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ff_core::ids::{JobId, TaskIdGenerator};
+
+    #[test]
+    fn a_task_spec_survives_the_wire() {
+        let ids = TaskIdGenerator::new(JobId::from_index(1));
+        let nested = ObjectId::for_task(ids.next(), 1);
+        let arg = ObjectId::for_task(ids.next(), 1);
+        let spec = TaskSpec {
+            task_id: ids.next(),
+            options: Arc::new(TaskOptions {
+                function_id: FunctionId::from_array([3; 16]),
+                name: "work".into(),
+                num_returns: 2,
+                resources: ResourceSet::from_pairs([("CPU", Quantity::from_f64(0.5).unwrap())]),
+                max_retries: -1,
+                retry_exceptions: true,
+                retry_allowlist: Bytes::from_static(b"classes"),
+                max_calls: 3,
+                env_vars: Arc::new([("A".to_string(), "1".to_string())].into_iter().collect()),
+            }),
+            args: Payload::value(&b"args"[..]).with_nested(vec![nested]),
+            arg_refs: vec![arg],
+        };
+        let back = task_spec_from_wire(task_spec_to_wire(&spec)).unwrap();
+        assert_eq!(back.task_id, spec.task_id);
+        assert_eq!(back.args, spec.args);
+        assert_eq!(back.arg_refs, spec.arg_refs);
+        assert_eq!(back.options.resources, spec.options.resources);
+        assert_eq!(back.options.env_vars, spec.options.env_vars);
+        assert_eq!(back.options.max_retries, -1);
+    }
+
+    #[test]
+    fn error_payloads_keep_their_kind_and_message() {
+        let payload = Payload::system_error(ErrorKind::WorkerCrashed, "signal 9");
+        let back = payload_from_wire(payload_to_wire(&payload)).unwrap();
+        assert_eq!(back, payload);
+    }
+}

@@ -1,0 +1,259 @@
+//! Serving the workers: accepting their connections and handling what they send.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use ff_core::ids::WorkerId;
+use ff_core::node::{WaitKind, WaitStart};
+use ff_core::object_table::ClientId;
+use ff_proto as pb;
+use tokio::net::{UnixListener, UnixStream};
+
+use super::link::WorkerLink;
+use super::shared::{reply_message, NodeShared};
+use crate::convert;
+use crate::error::{Result, RuntimeError};
+use crate::frame::FrameDecoder;
+
+pub async fn accept_loop(shared: Arc<NodeShared>, listener: UnixListener) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(serve(shared.clone(), Arc::new(stream)));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "accepting a worker connection failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Reads whole messages off a socket.
+struct Reader {
+    stream: Arc<UnixStream>,
+    decoder: FrameDecoder,
+    buffer: BytesMut,
+}
+
+impl Reader {
+    /// The messages that have fully arrived, waiting for at least one; empty at end-of-file.
+    async fn next_batch(&mut self) -> Result<Vec<pb::ToNode>> {
+        loop {
+            let mut batch = Vec::new();
+            while let Some(message) = self.decoder.next::<pb::ToNode>(&mut self.buffer)? {
+                batch.push(message);
+            }
+            if !batch.is_empty() {
+                return Ok(batch);
+            }
+            self.buffer.reserve(64 * 1024);
+            self.stream.readable().await?;
+            match self.stream.try_read_buf(&mut self.buffer) {
+                Ok(0) => return Ok(Vec::new()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+async fn serve(shared: Arc<NodeShared>, stream: Arc<UnixStream>) {
+    let mut reader = Reader {
+        stream: stream.clone(),
+        decoder: FrameDecoder::new(),
+        buffer: BytesMut::new(),
+    };
+    let Ok(mut first) = reader.next_batch().await else {
+        return;
+    };
+    if first.is_empty() {
+        return;
+    }
+    let rest = first.split_off(1);
+    let Some(pb::to_node::Msg::Register(register)) = first.remove(0).msg else {
+        tracing::warn!("a worker connection did not start with Register");
+        return;
+    };
+    let Ok(worker) = convert::worker_id(&register.worker_id) else {
+        return;
+    };
+    let link = WorkerLink::start(stream);
+    shared.links.write().insert(worker, link.clone());
+    link.send(&welcome(&shared));
+    let connected = shared.with_state(|state, out| state.core.worker_connected(worker, out));
+    let Ok(client) = connected else {
+        shared.links.write().remove(&worker);
+        link.close();
+        return;
+    };
+    let session = Session {
+        shared: shared.clone(),
+        worker,
+        client,
+        link: link.clone(),
+    };
+    let outcome = session.handle_all(rest);
+    let outcome = match outcome {
+        Ok(()) => session.serve_rest(&mut reader).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = outcome {
+        tracing::debug!(%worker, %error, "worker connection ended with an error");
+    }
+    shared.links.write().remove(&worker);
+    link.close();
+    shared.with_state(|state, out| {
+        state
+            .core
+            .worker_died(worker, "the worker's connection to the node closed", out)
+    });
+}
+
+fn welcome(shared: &NodeShared) -> pb::ToWorker {
+    let info = &shared.info;
+    pb::ToWorker {
+        msg: Some(pb::to_worker::Msg::Welcome(pb::Welcome {
+            node_id: info.node_id.as_bytes().to_vec().into(),
+            job_id: info.job_id.as_bytes().to_vec().into(),
+            namespace: info.namespace.clone(),
+            session_dir: info.session_dir.display().to_string(),
+        })),
+    }
+}
+
+/// One connected worker, as the node sees it.
+struct Session {
+    shared: Arc<NodeShared>,
+    worker: WorkerId,
+    client: ClientId,
+    link: Arc<WorkerLink>,
+}
+
+impl Session {
+    async fn serve_rest(&self, reader: &mut Reader) -> Result<()> {
+        loop {
+            let batch = reader.next_batch().await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            self.handle_all(batch)?;
+        }
+    }
+
+    fn handle_all(&self, batch: Vec<pb::ToNode>) -> Result<()> {
+        for message in batch {
+            if let Some(msg) = message.msg {
+                self.handle(msg)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn handle(&self, msg: pb::to_node::Msg) -> Result<()> {
+        use pb::to_node::Msg;
+        let (worker, client) = (self.worker, self.client);
+        match msg {
+            Msg::Register(_) => return Err(RuntimeError::Protocol("registered twice".into())),
+            Msg::TaskDone(done) => {
+                let task = convert::task_id(&done.task_id)?;
+                let returns = done
+                    .returns
+                    .into_iter()
+                    .map(convert::payload_from_wire)
+                    .collect::<Result<Vec<_>>>()?;
+                self.shared.with_state(|state, out| {
+                    state
+                        .core
+                        .task_finished(worker, task, returns, done.retryable, out)
+                })?;
+            }
+            Msg::Submit(submit) => {
+                let spec = submit
+                    .spec
+                    .ok_or_else(|| RuntimeError::Protocol("empty submit".into()))?;
+                let spec = convert::task_spec_from_wire(spec)?;
+                self.shared
+                    .with_state(|state, out| state.core.submit(client, spec, out))?;
+            }
+            Msg::Function(function) => {
+                let id = convert::function_id(&function.function_id)?;
+                self.shared
+                    .functions
+                    .write()
+                    .entry(id)
+                    .or_insert(function.function);
+            }
+            Msg::Get(get) => {
+                let ids = convert::object_ids(&get.object_ids)?;
+                self.start_wait(get.request_id, ids, WaitKind::Get, get.timeout_ms);
+            }
+            Msg::Wait(wait) => {
+                let ids = convert::object_ids(&wait.object_ids)?;
+                let kind = WaitKind::Wait {
+                    num_returns: wait.num_returns as usize,
+                };
+                self.start_wait(wait.request_id, ids, kind, wait.timeout_ms);
+            }
+            Msg::Put(put) => {
+                let id = convert::object_id(&put.object_id)?;
+                let payload = convert::payload_from_wire(put.payload.unwrap_or_default())?;
+                self.shared
+                    .with_state(|state, _| state.core.put(client, id, payload));
+            }
+            Msg::Refs(update) => {
+                let added = convert::object_ids(&update.added)?;
+                let removed = convert::object_ids(&update.removed)?;
+                self.shared.with_state(|state, out| {
+                    state.core.add_refs(client, &added);
+                    state.core.remove_refs(client, &removed, out);
+                });
+            }
+            Msg::Resources(query) => {
+                let (total, available) = self
+                    .shared
+                    .with_state(|state, _| (state.core.total().clone(), state.core.available()));
+                self.link.send(&pb::ToWorker {
+                    msg: Some(pb::to_worker::Msg::Resources(pb::ResourceReply {
+                        request_id: query.request_id,
+                        total: convert::resources_to_wire(&total),
+                        available: convert::resources_to_wire(&available),
+                    })),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn start_wait(
+        &self,
+        request_id: u64,
+        ids: Vec<ff_core::ids::ObjectId>,
+        kind: WaitKind,
+        timeout_ms: i64,
+    ) {
+        let block = timeout_ms != 0;
+        let client = self.client;
+        let start = self.shared.with_state(|state, out| {
+            state
+                .core
+                .get_or_wait(client, request_id, ids, kind, block, out)
+        });
+        match start {
+            WaitStart::Done(result) => self.link.send(&reply_message(request_id, result)),
+            WaitStart::Pending(waiter) if timeout_ms > 0 => {
+                let shared = self.shared.clone();
+                let worker = self.worker;
+                let timeout = Duration::from_millis(timeout_ms as u64);
+                self.shared.runtime.spawn(async move {
+                    tokio::time::sleep(timeout).await;
+                    shared.expire_worker_wait(worker, waiter, request_id);
+                });
+            }
+            WaitStart::Pending(_) => {}
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! State shared by the node's tasks and the driver's threads, and the one way to change it:
+//! [`NodeShared::with_state`] runs a transition under the lock, then carries out the actions it
+//! produced after the lock is released.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ff_core::ids::{FunctionId, WorkerId};
+use ff_core::node::{Action, Dispatch, Node as CoreNode, WaitResult};
+use ff_core::object_table::{ClientId, WaiterId};
+use ff_core::task::EnvVars;
+use ff_proto as pb;
+use parking_lot::{Condvar, Mutex, RwLock};
+use rustc_hash::FxHashMap;
+
+use super::link::WorkerLink;
+use super::logs::{LogSender, Stream};
+use super::NodeConfig;
+use crate::client::SessionInfo;
+use crate::convert;
+
+/// Where a driver thread blocked in get/wait receives its result.
+#[derive(Default)]
+pub struct WaitSlot {
+    result: Mutex<Option<WaitResult>>,
+    filled: Condvar,
+}
+
+impl WaitSlot {
+    fn fill(&self, result: WaitResult) {
+        *self.result.lock() = Some(result);
+        self.filled.notify_all();
+    }
+
+    /// The result, if it arrives before `pause` is over.
+    pub fn wait_for(&self, pause: Duration) -> Option<WaitResult> {
+        let mut result = self.result.lock();
+        if result.is_none() {
+            self.filled.wait_for(&mut result, pause);
+        }
+        result.take()
+    }
+}
+
+pub struct NodeState {
+    pub core: CoreNode,
+    pub driver_waiters: FxHashMap<WaiterId, Arc<WaitSlot>>,
+}
+
+/// What is left to do once the state lock is released.
+enum Effect {
+    Dispatch(Box<Dispatch>),
+    Start {
+        worker: WorkerId,
+        env: Arc<EnvVars>,
+    },
+    Stop(WorkerId),
+    WakeDriver {
+        slot: Arc<WaitSlot>,
+        result: WaitResult,
+    },
+    ReplyToWorker {
+        worker: WorkerId,
+        tag: u64,
+        result: WaitResult,
+    },
+    Warn(String),
+}
+
+pub struct NodeShared {
+    pub state: Mutex<NodeState>,
+    pub links: RwLock<FxHashMap<WorkerId, Arc<WorkerLink>>>,
+    pub functions: RwLock<FxHashMap<FunctionId, Bytes>>,
+    /// Live worker processes by pid, so shutdown can end them.
+    pub processes: Mutex<FxHashMap<WorkerId, u32>>,
+    pub logs: LogSender,
+    pub info: SessionInfo,
+    pub config: NodeConfig,
+    pub runtime: tokio::runtime::Handle,
+    stopping: AtomicBool,
+}
+
+impl NodeShared {
+    pub fn new(
+        core: CoreNode,
+        logs: LogSender,
+        info: SessionInfo,
+        config: NodeConfig,
+        runtime: tokio::runtime::Handle,
+    ) -> Self {
+        Self {
+            state: Mutex::new(NodeState {
+                core,
+                driver_waiters: FxHashMap::default(),
+            }),
+            links: RwLock::new(FxHashMap::default()),
+            functions: RwLock::new(FxHashMap::default()),
+            processes: Mutex::new(FxHashMap::default()),
+            logs,
+            info,
+            config,
+            runtime,
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    pub fn begin_stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+    }
+
+    /// Runs `transition` on the state, then carries out the resulting actions unlocked.
+    pub fn with_state<R>(
+        self: &Arc<Self>,
+        transition: impl FnOnce(&mut NodeState, &mut Vec<Action>) -> R,
+    ) -> R {
+        let mut actions = Vec::new();
+        let (result, effects) = {
+            let mut state = self.state.lock();
+            let result = transition(&mut state, &mut actions);
+            let effects = prepare(&mut state, actions);
+            (result, effects)
+        };
+        for effect in effects {
+            self.carry_out(effect);
+        }
+        result
+    }
+
+    fn carry_out(self: &Arc<Self>, effect: Effect) {
+        match effect {
+            Effect::Dispatch(dispatch) => {
+                let function = dispatch
+                    .send_function
+                    .then(|| {
+                        self.functions
+                            .read()
+                            .get(&dispatch.spec.options.function_id)
+                            .cloned()
+                    })
+                    .flatten();
+                self.send(
+                    dispatch.worker,
+                    &convert::execute_message(&dispatch, function),
+                );
+            }
+            Effect::Start { worker, env } => {
+                if !self.is_stopping() {
+                    let shared = self.clone();
+                    self.runtime
+                        .spawn(async move { super::spawner::start(shared, worker, env).await });
+                }
+            }
+            Effect::Stop(worker) => self.send(
+                worker,
+                &pb::ToWorker {
+                    msg: Some(pb::to_worker::Msg::Exit(pb::Exit {})),
+                },
+            ),
+            Effect::WakeDriver { slot, result } => slot.fill(result),
+            Effect::ReplyToWorker {
+                worker,
+                tag,
+                result,
+            } => self.send(worker, &reply_message(tag, result)),
+            Effect::Warn(text) => self.logs.line(Stream::Stderr, text),
+        }
+    }
+
+    pub fn send(&self, worker: WorkerId, message: &pb::ToWorker) {
+        let link = self.links.read().get(&worker).cloned();
+        match link {
+            Some(link) => link.send(message),
+            None => tracing::debug!(%worker, "message for a worker that is not connected"),
+        }
+    }
+
+    /// Answers a worker's get/wait when its timeout passes, unless it was answered already.
+    pub fn expire_worker_wait(self: &Arc<Self>, worker: WorkerId, waiter: WaiterId, tag: u64) {
+        let result = self.with_state(|state, out| state.core.cancel_waiter(waiter, out));
+        if let Some(result) = result {
+            self.send(worker, &reply_message(tag, result));
+        }
+    }
+
+    /// Stops every worker process: closes their connections (they exit on end-of-file), waits
+    /// up to `grace` for them, then kills what is left.
+    pub fn stop_workers(&self, grace: Duration) {
+        for link in self.links.write().drain().map(|(_, link)| link) {
+            link.close();
+        }
+        let until = Instant::now() + grace;
+        while Instant::now() < until && !self.processes.lock().is_empty() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        for pid in self.processes.lock().values() {
+            // SAFETY: kill(2) on a child we have not reaped yet (the watcher removes the pid
+            // under this same lock once it reaps), so the pid cannot have been reused.
+            unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
+        }
+        let until = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < until && !self.processes.lock().is_empty() {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+fn prepare(state: &mut NodeState, actions: Vec<Action>) -> Vec<Effect> {
+    let mut effects = Vec::with_capacity(actions.len());
+    for action in actions {
+        match action {
+            Action::Dispatch(dispatch) => effects.push(Effect::Dispatch(dispatch)),
+            Action::StartWorker { worker, env } => effects.push(Effect::Start {
+                worker,
+                env: state.core.env_vars(env),
+            }),
+            Action::StopWorker { worker } => effects.push(Effect::Stop(worker)),
+            Action::WaiterDone {
+                waiter,
+                client,
+                tag,
+                result,
+            } => {
+                if client == ClientId::DRIVER {
+                    if let Some(slot) = state.driver_waiters.remove(&waiter) {
+                        effects.push(Effect::WakeDriver { slot, result });
+                    }
+                } else if let Some(worker) = state.core.worker_of(client) {
+                    effects.push(Effect::ReplyToWorker {
+                        worker,
+                        tag,
+                        result,
+                    });
+                }
+            }
+            Action::Freed(id) => tracing::trace!(%id, "object freed"),
+            Action::Infeasible { task_name, request } => {
+                effects.push(Effect::Warn(infeasible_warning(&task_name, &request)))
+            }
+        }
+    }
+    effects
+}
+
+fn infeasible_warning(task_name: &str, request: &ff_core::resources::ResourceSet) -> String {
+    let shape: Vec<String> = request
+        .iter()
+        .map(|(name, amount)| format!("'{name}': {:?}", amount.to_f64()))
+        .collect();
+    format!(
+        "Warning: The task {task_name} cannot be scheduled right now: it requires {{{}}}, \
+         which this node does not have in total. It stays pending until such resources exist.",
+        shape.join(", ")
+    )
+}
+
+/// The reply to a worker's get (values, an error, or a timeout) or wait (ready indices).
+pub fn reply_message(request_id: u64, result: WaitResult) -> pb::ToWorker {
+    use pb::to_worker::Msg;
+    let msg = match result {
+        WaitResult::Values(values) => Msg::GetReply(pb::GetReply {
+            request_id,
+            payloads: values.iter().map(|v| convert::payload_to_wire(v)).collect(),
+            timed_out: false,
+        }),
+        WaitResult::Failed(error) => Msg::GetReply(pb::GetReply {
+            request_id,
+            payloads: vec![convert::payload_to_wire(&error)],
+            timed_out: false,
+        }),
+        WaitResult::TimedOut => Msg::GetReply(pb::GetReply {
+            request_id,
+            payloads: Vec::new(),
+            timed_out: true,
+        }),
+        WaitResult::Ready(ready) => Msg::WaitReply(pb::WaitReply { request_id, ready }),
+    };
+    pb::ToWorker { msg: Some(msg) }
+}

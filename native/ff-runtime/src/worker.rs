@@ -1,0 +1,433 @@
+//! The worker process's side of its connection to the node.
+//!
+//! One I/O thread reads everything the node sends: tasks go to a queue that the Python main
+//! thread takes from, replies go to whichever thread asked. Any thread may send; a send writes
+//! the whole frame under one lock, preceded by the ref changes this process has not reported
+//! yet, so the node always sees a process's ref changes before anything that depends on them.
+//! When the connection ends (the node is gone), the process exits at once.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use ff_core::ids::{FunctionId, JobId, NodeId, ObjectId, TaskId, TaskIdGenerator, WorkerId};
+use ff_core::object::{Payload, StoredObject};
+use ff_core::resources::ResourceSet;
+use ff_core::task::TaskSpec;
+use ff_proto as pb;
+use parking_lot::Mutex;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::client::{Client, GetOutcome, Interrupt, SessionInfo, INTERRUPT_POLL};
+use crate::convert;
+use crate::error::{Result, RuntimeError};
+use crate::frame::{self, FrameDecoder};
+use crate::local_refs::{LocalRefs, RefSink};
+
+/// What the node asks of the worker's main thread.
+#[derive(Debug)]
+pub enum Incoming {
+    Execute(Box<pb::ExecuteTask>),
+    Exit,
+}
+
+#[derive(Clone, Copy)]
+enum RefChange {
+    Added(ObjectId),
+    Removed(ObjectId),
+}
+
+struct Outgoing {
+    stream: UnixStream,
+    unreported: Vec<RefChange>,
+    buffer: BytesMut,
+}
+
+impl Outgoing {
+    /// Encodes the unreported ref changes, in order: a new message starts whenever an addition
+    /// follows a removal, because the node applies a message's additions first.
+    fn encode_ref_changes(&mut self) {
+        let mut update = pb::RefUpdate::default();
+        for change in self.unreported.drain(..) {
+            match change {
+                RefChange::Added(id) => {
+                    if !update.removed.is_empty() {
+                        let full = std::mem::take(&mut update);
+                        frame::encode_into(&refs_message(full), &mut self.buffer);
+                    }
+                    update.added.push(Bytes::copy_from_slice(id.as_bytes()));
+                }
+                RefChange::Removed(id) => {
+                    update.removed.push(Bytes::copy_from_slice(id.as_bytes()))
+                }
+            }
+        }
+        if !update.added.is_empty() || !update.removed.is_empty() {
+            frame::encode_into(&refs_message(update), &mut self.buffer);
+        }
+    }
+
+    fn send(&mut self, message: Option<&pb::ToNode>) -> Result<()> {
+        self.buffer.clear();
+        self.encode_ref_changes();
+        if let Some(message) = message {
+            frame::encode_into(message, &mut self.buffer);
+        }
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        self.stream
+            .write_all(&self.buffer)
+            .map_err(|e| RuntimeError::NodeGone(e.to_string()))
+    }
+}
+
+fn refs_message(update: pb::RefUpdate) -> pb::ToNode {
+    pb::ToNode {
+        msg: Some(pb::to_node::Msg::Refs(update)),
+    }
+}
+
+struct OutgoingRefs(Arc<Mutex<Outgoing>>);
+
+impl RefSink for OutgoingRefs {
+    fn added(&self, id: ObjectId) {
+        self.0.lock().unreported.push(RefChange::Added(id));
+    }
+
+    fn removed(&self, id: ObjectId) {
+        self.0.lock().unreported.push(RefChange::Removed(id));
+    }
+}
+
+type Replies = Arc<Mutex<FxHashMap<u64, Sender<pb::to_worker::Msg>>>>;
+
+pub struct WorkerClient {
+    info: SessionInfo,
+    ids: TaskIdGenerator,
+    refs: Arc<LocalRefs>,
+    outgoing: Arc<Mutex<Outgoing>>,
+    replies: Replies,
+    incoming: Receiver<Incoming>,
+    next_request: AtomicU64,
+    registered_functions: Mutex<FxHashSet<FunctionId>>,
+}
+
+impl WorkerClient {
+    /// Connects to the node, registers as `worker_id`, and starts the I/O thread.
+    pub fn connect(socket: &Path, worker_id: WorkerId) -> Result<Arc<Self>> {
+        let mut stream =
+            UnixStream::connect(socket).map_err(|e| RuntimeError::NodeGone(e.to_string()))?;
+        let register = pb::Register {
+            worker_id: Bytes::copy_from_slice(worker_id.as_bytes()),
+            pid: std::process::id(),
+        };
+        let hello = pb::ToNode {
+            msg: Some(pb::to_node::Msg::Register(register)),
+        };
+        stream.write_all(&frame::encode(&hello))?;
+        let mut reader = BlockingReader::new(stream.try_clone()?);
+        let welcome = match reader.next()?.and_then(|m| m.msg) {
+            Some(pb::to_worker::Msg::Welcome(welcome)) => welcome,
+            _ => {
+                return Err(RuntimeError::Protocol(
+                    "expected a Welcome from the node".into(),
+                ))
+            }
+        };
+        let info = SessionInfo {
+            node_id: NodeId::from_bytes(&welcome.node_id).map_err(RuntimeError::from)?,
+            job_id: JobId::from_bytes(&welcome.job_id).map_err(RuntimeError::from)?,
+            namespace: welcome.namespace,
+            session_dir: PathBuf::from(welcome.session_dir),
+            worker_id: Some(worker_id),
+        };
+        let outgoing = Arc::new(Mutex::new(Outgoing {
+            stream,
+            unreported: Vec::new(),
+            buffer: BytesMut::new(),
+        }));
+        let replies: Replies = Arc::default();
+        let (task_sender, incoming) = crossbeam_channel::unbounded();
+        let thread_replies = replies.clone();
+        std::thread::Builder::new()
+            .name("ff-worker-io".into())
+            .spawn(move || read_loop(reader, task_sender, thread_replies))?;
+        Ok(Arc::new(Self {
+            ids: TaskIdGenerator::new(info.job_id),
+            info,
+            refs: Arc::new(LocalRefs::new(Box::new(OutgoingRefs(outgoing.clone())))),
+            outgoing,
+            replies,
+            incoming,
+            next_request: AtomicU64::new(1),
+            registered_functions: Mutex::new(FxHashSet::default()),
+        }))
+    }
+
+    fn send(&self, message: pb::to_node::Msg) -> Result<()> {
+        self.outgoing
+            .lock()
+            .send(Some(&pb::ToNode { msg: Some(message) }))
+    }
+
+    /// Reports ref changes that have not gone out with another message yet.
+    pub fn flush_refs(&self) -> Result<()> {
+        self.outgoing.lock().send(None)
+    }
+
+    /// The next task to run, or None when the node tells this worker to exit.
+    pub fn next_task(&self, interrupt: Interrupt<'_>) -> Result<Option<Box<pb::ExecuteTask>>> {
+        loop {
+            self.flush_refs()?;
+            match self.incoming.recv_timeout(INTERRUPT_POLL) {
+                Ok(Incoming::Execute(task)) => return Ok(Some(task)),
+                Ok(Incoming::Exit) => return Ok(None),
+                Err(RecvTimeoutError::Timeout) => {
+                    if interrupt() {
+                        return Err(RuntimeError::Interrupted);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(RuntimeError::NodeGone("the connection closed".into()))
+                }
+            }
+        }
+    }
+
+    pub fn task_done(&self, task: TaskId, returns: Vec<Payload>, retryable: bool) -> Result<()> {
+        self.send(pb::to_node::Msg::TaskDone(pb::TaskDone {
+            task_id: Bytes::copy_from_slice(task.as_bytes()),
+            returns: returns.iter().map(convert::payload_to_wire).collect(),
+            retryable,
+        }))
+    }
+
+    /// Sends a request and waits for the node's reply to it.
+    fn request(
+        &self,
+        build: impl FnOnce(u64) -> pb::to_node::Msg,
+        interrupt: Interrupt<'_>,
+    ) -> Result<pb::to_worker::Msg> {
+        let request_id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let (sender, reply) = crossbeam_channel::bounded(1);
+        self.replies.lock().insert(request_id, sender);
+        if let Err(error) = self.send(build(request_id)) {
+            self.replies.lock().remove(&request_id);
+            return Err(error);
+        }
+        loop {
+            match reply.recv_timeout(INTERRUPT_POLL) {
+                Ok(message) => return Ok(message),
+                Err(RecvTimeoutError::Timeout) => {
+                    if interrupt() {
+                        self.replies.lock().remove(&request_id);
+                        return Err(RuntimeError::Interrupted);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(RuntimeError::NodeGone("the connection closed".into()))
+                }
+            }
+        }
+    }
+}
+
+fn timeout_ms(timeout: Option<Duration>) -> i64 {
+    match timeout {
+        None => -1,
+        Some(t) if t.is_zero() => 0,
+        // Round up so that a tiny positive timeout still waits rather than polls.
+        Some(t) => t.as_millis().max(1).min(i64::MAX as u128) as i64,
+    }
+}
+
+impl Client for WorkerClient {
+    fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
+    fn task_ids(&self) -> &TaskIdGenerator {
+        &self.ids
+    }
+
+    fn refs(&self) -> &Arc<LocalRefs> {
+        &self.refs
+    }
+
+    fn register_function(&self, id: FunctionId, function: Bytes) -> Result<()> {
+        if !self.registered_functions.lock().insert(id) {
+            return Ok(());
+        }
+        self.send(pb::to_node::Msg::Function(pb::RegisterFunction {
+            function_id: Bytes::copy_from_slice(id.as_bytes()),
+            function,
+        }))
+    }
+
+    fn submit(&self, spec: TaskSpec) -> Result<()> {
+        let spec = convert::task_spec_to_wire(&spec);
+        self.send(pb::to_node::Msg::Submit(pb::SubmitTask {
+            spec: Some(spec),
+        }))
+    }
+
+    fn put(&self, id: ObjectId, payload: Payload) -> Result<()> {
+        self.send(pb::to_node::Msg::Put(pb::PutObject {
+            object_id: Bytes::copy_from_slice(id.as_bytes()),
+            payload: Some(convert::payload_to_wire(&payload)),
+        }))
+    }
+
+    fn get(
+        &self,
+        ids: Vec<ObjectId>,
+        timeout: Option<Duration>,
+        interrupt: Interrupt<'_>,
+    ) -> Result<GetOutcome> {
+        let object_ids = convert::id_bytes(ids.iter().copied());
+        let reply = self.request(
+            |request_id| {
+                pb::to_node::Msg::Get(pb::GetObjects {
+                    request_id,
+                    object_ids,
+                    timeout_ms: timeout_ms(timeout),
+                })
+            },
+            interrupt,
+        )?;
+        let pb::to_worker::Msg::GetReply(reply) = reply else {
+            return Err(RuntimeError::Protocol(
+                "a get was answered with something else".into(),
+            ));
+        };
+        if reply.timed_out {
+            return Ok(GetOutcome::TimedOut);
+        }
+        let values: Vec<StoredObject> = reply
+            .payloads
+            .into_iter()
+            .map(|p| convert::payload_from_wire(p).map(Arc::new))
+            .collect::<Result<_>>()?;
+        if values.len() == 1 && values[0].is_error() {
+            return Ok(GetOutcome::Failed(
+                values.into_iter().next().expect("one value"),
+            ));
+        }
+        Ok(GetOutcome::Values(values))
+    }
+
+    fn wait(
+        &self,
+        ids: Vec<ObjectId>,
+        num_returns: usize,
+        timeout: Option<Duration>,
+        interrupt: Interrupt<'_>,
+    ) -> Result<Vec<u32>> {
+        let object_ids = convert::id_bytes(ids.iter().copied());
+        let reply = self.request(
+            |request_id| {
+                pb::to_node::Msg::Wait(pb::WaitObjects {
+                    request_id,
+                    object_ids,
+                    num_returns: num_returns as u32,
+                    timeout_ms: timeout_ms(timeout),
+                })
+            },
+            interrupt,
+        )?;
+        match reply {
+            pb::to_worker::Msg::WaitReply(reply) => Ok(reply.ready),
+            _ => Err(RuntimeError::Protocol(
+                "a wait was answered with something else".into(),
+            )),
+        }
+    }
+
+    fn resources(&self) -> Result<(ResourceSet, ResourceSet)> {
+        let reply = self.request(
+            |request_id| pb::to_node::Msg::Resources(pb::ResourceQuery { request_id }),
+            &mut || false,
+        )?;
+        match reply {
+            pb::to_worker::Msg::Resources(reply) => Ok((
+                convert::resources_from_wire(&reply.total)?,
+                convert::resources_from_wire(&reply.available)?,
+            )),
+            _ => Err(RuntimeError::Protocol(
+                "a resource query was answered with something else".into(),
+            )),
+        }
+    }
+}
+
+/// Blocking frame reader over a std socket.
+struct BlockingReader {
+    stream: UnixStream,
+    decoder: FrameDecoder,
+    buffer: BytesMut,
+}
+
+impl BlockingReader {
+    fn new(stream: UnixStream) -> Self {
+        Self {
+            stream,
+            decoder: FrameDecoder::new(),
+            buffer: BytesMut::with_capacity(64 * 1024),
+        }
+    }
+
+    /// The next message, or None at end-of-file.
+    fn next(&mut self) -> Result<Option<pb::ToWorker>> {
+        loop {
+            if let Some(message) = self.decoder.next(&mut self.buffer)? {
+                return Ok(Some(message));
+            }
+            let mut chunk = [0u8; 64 * 1024];
+            let read = self.stream.read(&mut chunk)?;
+            if read == 0 {
+                return Ok(None);
+            }
+            self.buffer.extend_from_slice(&chunk[..read]);
+        }
+    }
+}
+
+fn read_loop(mut reader: BlockingReader, tasks: Sender<Incoming>, replies: Replies) {
+    use pb::to_worker::Msg;
+    loop {
+        let message = match reader.next() {
+            Ok(Some(message)) => message,
+            Ok(None) | Err(_) => break,
+        };
+        match message.msg {
+            Some(Msg::Execute(task)) => {
+                let _ = tasks.send(Incoming::Execute(Box::new(task)));
+            }
+            Some(Msg::Exit(_)) => {
+                let _ = tasks.send(Incoming::Exit);
+            }
+            Some(reply @ (Msg::GetReply(_) | Msg::WaitReply(_) | Msg::Resources(_))) => {
+                let request_id = match &reply {
+                    Msg::GetReply(r) => r.request_id,
+                    Msg::WaitReply(r) => r.request_id,
+                    Msg::Resources(r) => r.request_id,
+                    _ => unreachable!("matched above"),
+                };
+                if let Some(waiting) = replies.lock().remove(&request_id) {
+                    let _ = waiting.send(reply);
+                }
+            }
+            Some(Msg::Welcome(_)) | None => {}
+        }
+    }
+    // The node is gone: nothing this worker does can reach anyone any more.
+    // SAFETY: _exit(2) ends the process without running any destructor or atexit handler,
+    // which is what we want while other threads may be running user code.
+    unsafe { libc::_exit(0) };
+}
