@@ -444,21 +444,13 @@ impl Node {
         for id in spec.pinned_objects() {
             self.objects.pin(id);
         }
-        let mut failure = None;
+        // A failed or missing argument does not fail the task here: like Ray, the task is
+        // dispatched and its worker raises the argument's error in the task's own name.
         let mut missing = 0;
         for id in &spec.arg_refs {
-            match self.objects.lookup(*id) {
-                Lookup::Ready(value) if value.is_error() => {
-                    failure.get_or_insert(value);
-                }
-                Lookup::Ready(_) => {}
-                Lookup::Pending => {
-                    self.objects.add_dependent(*id, task_id);
-                    missing += 1;
-                }
-                Lookup::Unknown => {
-                    failure.get_or_insert_with(|| lost_object(*id));
-                }
+            if self.objects.lookup(*id) == Lookup::Pending {
+                self.objects.add_dependent(*id, task_id);
+                missing += 1;
             }
         }
         let state = if missing == 0 {
@@ -466,23 +458,18 @@ impl Node {
         } else {
             TaskState::WaitingForArgs(missing)
         };
-        let entry = TaskEntry {
-            spec,
-            class,
-            state,
-            attempt: 0,
-        };
-        let mut work = StoreWork::new();
-        match failure {
-            Some(error) => self.fail_task_entry(entry, error, &mut work, out),
-            None => {
-                if state == TaskState::Queued {
-                    self.queues.push(class, task_id);
-                }
-                self.tasks.insert(task_id, entry);
-            }
+        if state == TaskState::Queued {
+            self.queues.push(class, task_id);
         }
-        self.store_all(work, out);
+        self.tasks.insert(
+            task_id,
+            TaskEntry {
+                spec,
+                class,
+                state,
+                attempt: 0,
+            },
+        );
         self.schedule(out);
         Ok(())
     }
@@ -620,8 +607,8 @@ impl Node {
         out.extend(freed.into_iter().map(Action::Freed));
     }
 
-    /// Stores values and wakes whoever waits for them; a failed argument fails its
-    /// dependent tasks, whose returns are stored in turn.
+    /// Stores values and wakes whoever waits for them: gets, waits, and tasks whose last
+    /// missing argument this was.
     fn store_all(&mut self, mut work: StoreWork, out: &mut Vec<Action>) {
         while let Some((id, value)) = work.pop() {
             let mut freed = Vec::new();
@@ -636,11 +623,6 @@ impl Node {
                 let Some(task) = self.tasks.get_mut(&task_id) else {
                     continue;
                 };
-                if value.is_error() {
-                    let task = self.tasks.remove(&task_id).expect("present above");
-                    self.fail_task_entry(task, value.clone(), &mut work, out);
-                    continue;
-                }
                 if let TaskState::WaitingForArgs(missing) = &mut task.state {
                     *missing -= 1;
                     if *missing == 0 {

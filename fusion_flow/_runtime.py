@@ -1,0 +1,204 @@
+"""The process's runtime session: the one module that talks to ``_native``.
+
+A driver gets its session from ``init()`` (which starts a node inside the process); a worker
+gets one when it connects at start-up. There is at most one session per process at a time,
+held here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import os
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+from fusion_flow import _native
+
+_session: Optional[Runtime] = None
+_session_lock = threading.RLock()
+
+
+@dataclass
+class TaskContext:
+    """What a worker knows about the task it is running."""
+
+    task_id: str
+    name: str
+    function_name: str
+    assigned: Dict[str, float]
+    gpu_ids: List[int]
+    attempt: int
+
+
+@dataclass
+class DriverSettings:
+    resources: Dict[str, float]
+    namespace: str
+    job_env: Dict[str, str] = field(default_factory=dict)
+    log_to_driver: bool = True
+    prestart_workers: int = 0
+    session_root: Optional[str] = None
+
+
+class Runtime:
+    """One process's session on a node."""
+
+    def __init__(self, native: _native.Session, job_env: Dict[str, str]) -> None:
+        self.native = native
+        self.is_driver: bool = native.is_driver
+        self.namespace: str = native.namespace
+        self.job_env = job_env
+        self.current_task: Optional[TaskContext] = None
+        # The driver is a worker too in Ray's eyes, with an id of a worker's length.
+        self.driver_worker_id = os.urandom(28).hex()
+        self._functions: set = set()
+        self._functions_lock = threading.Lock()
+        self._log_printer: Optional[threading.Thread] = None
+        self._stopping = threading.Event()
+
+    def ensure_function(self, function_id: bytes, pickled: bytes) -> None:
+        """Makes a pickled function known to the node, once per session."""
+        if function_id in self._functions:
+            return
+        with self._functions_lock:
+            if function_id not in self._functions:
+                self.native.register_function(function_id, pickled)
+                self._functions.add(function_id)
+
+    def start_log_printer(self) -> None:
+        self._log_printer = threading.Thread(
+            target=self._print_logs, name="fusion-flow-logs", daemon=True
+        )
+        self._log_printer.start()
+
+    def _print_logs(self) -> None:
+        while not self._stopping.is_set():
+            self._print_batch(self.native.next_logs(0.1))
+
+    def _print_batch(self, batch: list) -> None:
+        for stream, text in batch:
+            target = sys.stdout if stream == 1 else sys.stderr
+            try:
+                print(text, file=target, flush=True)
+            except (ValueError, OSError):
+                return  # The stream was closed (interpreter teardown).
+
+    def shutdown(self) -> None:
+        self.native.shutdown()
+        self._stopping.set()
+        if self._log_printer is not None:
+            self._log_printer.join(timeout=1.0)
+            # Whatever the workers printed last.
+            self._print_batch(self.native.next_logs(0.0))
+
+
+# ---------------------------------------------------------------- the process's session
+
+
+def current() -> Optional[Runtime]:
+    return _session
+
+
+def start_driver(settings: DriverSettings) -> Runtime:
+    """Starts a node in this process; the returned session becomes the current one."""
+    global _session
+    with _session_lock:
+        if _session is not None:
+            raise RuntimeError("a fusion-flow session is already running in this process")
+        root = settings.session_root or os.path.join(tempfile.gettempdir(), "fusion_flow")
+        native = _native.Session.start_driver(
+            resources=settings.resources,
+            namespace=settings.namespace,
+            worker_program=sys.executable,
+            worker_args=["-m", "fusion_flow._worker"],
+            worker_env=_worker_environment(settings.job_env),
+            worker_cwd=os.getcwd(),
+            log_to_driver=settings.log_to_driver,
+            prestart_workers=settings.prestart_workers,
+            session_root=root,
+            hooks=_HOOKS,
+        )
+        runtime = Runtime(native, settings.job_env)
+        if settings.log_to_driver:
+            runtime.start_log_printer()
+        _session = runtime
+        return runtime
+
+
+def connect_worker(socket: str, worker_id: str) -> Runtime:
+    global _session
+    native = _native.Session.connect_worker(socket, worker_id, _HOOKS)
+    runtime = Runtime(native, {})
+    _session = runtime
+    return runtime
+
+
+def shutdown() -> None:
+    """Ends the current session, if any. Idempotent."""
+    global _session
+    with _session_lock:
+        runtime, _session = _session, None
+    if runtime is not None and runtime.is_driver:
+        runtime.shutdown()
+
+
+atexit.register(shutdown)
+
+
+def _worker_environment(job_env: Dict[str, str]) -> List[tuple]:
+    """What every worker starts with: the job's env_vars and the driver's import path, so
+    that workers import the same modules the driver can (test modules, local packages)."""
+    paths = []
+    for entry in sys.path:
+        entry = entry or os.getcwd()
+        if entry not in paths and os.path.exists(entry):
+            paths.append(entry)
+    env = dict(job_env)
+    inherited = os.environ.get("PYTHONPATH")
+    env["PYTHONPATH"] = os.pathsep.join(paths + ([inherited] if inherited else []))
+    return sorted(env.items())
+
+
+# ---------------------------------------------------------------- hooks for ObjectRef
+
+
+def _rebuild_object_ref(binary: bytes) -> _native.ObjectRef:
+    """Unpickles an ObjectRef as a tracked ref of the current session."""
+    runtime = _session
+    if runtime is None:
+        return _native.ObjectRef(binary)
+    return runtime.native.ref_from_binary(binary)
+
+
+def _object_ref_future(ref: _native.ObjectRef) -> concurrent.futures.Future:
+    """A future resolved (on a helper thread) with the ref's value or exception."""
+    from fusion_flow import _values
+
+    future: concurrent.futures.Future = concurrent.futures.Future()
+    runtime = _session
+
+    def resolve() -> None:
+        try:
+            value = _values.get_values(runtime, [ref], None)[0]
+        except BaseException as error:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+    if runtime is None:
+        future.set_exception(RuntimeError("fusion-flow is not running"))
+    else:
+        threading.Thread(target=resolve, name="fusion-flow-future", daemon=True).start()
+    return future
+
+
+def _object_ref_awaitable(ref: _native.ObjectRef) -> asyncio.Future:
+    return asyncio.wrap_future(_object_ref_future(ref))
+
+
+_HOOKS = (_rebuild_object_ref, _object_ref_future, _object_ref_awaitable)

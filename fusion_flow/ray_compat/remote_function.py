@@ -1,0 +1,154 @@
+"""Remote functions: ``@remote`` on a function, ``.remote()``, ``.options()``."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from fusion_flow import _native, _runtime, _serialization
+from fusion_flow.ray_compat import _options
+from fusion_flow.ray_compat._unsupported import Unsupported
+from fusion_flow.ray_compat.session import ensure_runtime
+
+DEFAULT_MAX_RETRIES = 3
+
+
+class _Submitter:
+    """One set of options, checked, and the native task template built from it (per session:
+    a new ``init`` gets a new template)."""
+
+    def __init__(self, owner: RemoteFunction, options: Dict[str, Any]) -> None:
+        self.owner = owner
+        self.options = options
+        self.num_returns = options.get("num_returns")
+        if self.num_returns is None:
+            self.num_returns = 1
+        self._checked = False
+        self._template: Optional[Tuple[_runtime.Runtime, _native.TaskTemplate]] = None
+
+    def template(self, runtime: _runtime.Runtime) -> _native.TaskTemplate:
+        cached = self._template
+        if cached is not None and cached[0] is runtime:
+            return cached[1]
+        if not self._checked:
+            self._check()
+        function_id, pickled = self.owner._exported()
+        runtime.ensure_function(function_id, pickled)
+        options = self.options
+        retry = options.get("retry_exceptions", False)
+        allowlist = b""
+        if isinstance(retry, (list, tuple)):
+            allowlist = _serialization.dumps_function(tuple(retry))
+        max_retries = options.get("max_retries")
+        template = _native.TaskTemplate(
+            function_id=function_id,
+            name=options.get("name") or self.owner._name,
+            num_returns=self.num_returns,
+            resources=_options.task_resource_request(options),
+            max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
+            retry_exceptions=bool(retry),
+            retry_allowlist=allowlist,
+            max_calls=self.owner._max_calls,
+            env_vars=dict((options.get("runtime_env") or {}).get("env_vars") or {}),
+        )
+        self._template = (runtime, template)
+        return template
+
+    def _check(self) -> None:
+        _options.validate_submit_options(self.options)
+        unsupported = _options.unsupported_task_features(self.options)
+        if unsupported:
+            raise Unsupported(f"the task option {unsupported[0]}")
+        self._checked = True
+
+    def submit(self, args: tuple, kwargs: dict) -> Any:
+        runtime = ensure_runtime()
+        template = self.template(runtime)
+        self.owner._check_arguments(args, kwargs)
+        data, nested, ref_args = _serialization.pack_args(args, kwargs)
+        refs = runtime.native.submit(template, data, nested, ref_args)
+        if self.num_returns == 1:
+            return refs[0]
+        if self.num_returns == 0:
+            return None
+        return refs
+
+
+class _OptionsView:
+    """What ``.options(...)`` returns: the function with other options for its calls."""
+
+    def __init__(self, submitter: _Submitter) -> None:
+        self._submitter = submitter
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        return self._submitter.submit(args, kwargs)
+
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        raise Unsupported("Ray DAGs (.bind())")
+
+
+class RemoteFunction:
+    """A function made remote: call it with ``.remote(...)``."""
+
+    def __init__(self, function: Callable, options: Dict[str, Any]) -> None:
+        self._function = function
+        self._name = function.__name__
+        self._qualified = f"{function.__module__}.{function.__qualname__}"
+        self._is_generator = _options.is_generator_function(function)
+        self._default_options = options
+        self._max_calls = _options.default_max_calls(options)
+        self._param_count, self._signature = _call_shape(function)
+        self._export: Optional[Tuple[bytes, bytes]] = None
+        self._default = _Submitter(self, options)
+        self.__doc__ = function.__doc__
+        self.__name__ = function.__name__
+        self.__qualname__ = function.__qualname__
+        self.__module__ = function.__module__
+        self.__wrapped__ = function
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            "Remote functions cannot be called directly. Instead "
+            f"of running '{self._qualified}()', "
+            f"try '{self._qualified}.remote()'."
+        )
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        return self._default.submit(args, kwargs)
+
+    def options(self, **options: Any) -> _OptionsView:
+        merged = _options.merge_task_options(self._default_options, options, self._is_generator)
+        return _OptionsView(_Submitter(self, merged))
+
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        raise Unsupported("Ray DAGs (.bind())")
+
+    def _exported(self) -> Tuple[bytes, bytes]:
+        """(function id, pickled function): pickled once per definition."""
+        if self._export is None:
+            pickled = _serialization.dumps_function(self._function)
+            digest = hashlib.blake2b(pickled, digest_size=_native.FUNCTION_ID_SIZE).digest()
+            self._export = (digest, pickled)
+        return self._export
+
+    def _check_arguments(self, args: tuple, kwargs: dict) -> None:
+        """Binds the call's arguments to the signature, raising TypeError as a direct call
+        would, before anything is submitted."""
+        if not kwargs and len(args) == self._param_count:
+            return
+        if self._signature is not None:
+            self._signature.bind(*args, **kwargs)
+
+
+def _call_shape(function: Callable) -> Tuple[Optional[int], Optional[inspect.Signature]]:
+    """(parameter count when every parameter is a plain required positional one, so most
+    calls are checked by counting; the signature, or None when it cannot be read)."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return None, None
+    plain = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    if all(p.kind is plain and p.default is p.empty for p in signature.parameters.values()):
+        return len(signature.parameters), signature
+    return None, signature

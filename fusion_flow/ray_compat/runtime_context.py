@@ -1,0 +1,99 @@
+"""``get_runtime_context()``: what the calling process and task are."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List, Optional
+
+from fusion_flow import _runtime
+from fusion_flow.ray_compat.session import ensure_runtime
+
+
+class RuntimeContext:
+    """Ray's RuntimeContext for tasks (actor getters belong to actors, a later issue)."""
+
+    def __init__(self, runtime: _runtime.Runtime) -> None:
+        self._runtime = runtime
+
+    def get(self) -> Dict[str, Any]:
+        context = {"job_id": self.get_job_id(), "node_id": self.get_node_id(),
+                   "namespace": self.namespace}
+        task_id = self.get_task_id()
+        if task_id is not None:
+            context["task_id"] = task_id
+        return context
+
+    def get_job_id(self) -> str:
+        return self._runtime.native.job_id
+
+    def get_node_id(self) -> str:
+        return self._runtime.native.node_id
+
+    def get_worker_id(self) -> str:
+        return self._runtime.native.worker_id or self._runtime.driver_worker_id
+
+    def get_task_id(self) -> Optional[str]:
+        task = self._runtime.current_task
+        return task.task_id if task is not None else None
+
+    def get_task_name(self) -> Optional[str]:
+        task = self._runtime.current_task
+        return task.name if task is not None else None
+
+    def get_task_function_name(self) -> Optional[str]:
+        task = self._runtime.current_task
+        return task.function_name if task is not None else None
+
+    def get_actor_id(self) -> Optional[str]:
+        return None
+
+    def get_actor_name(self) -> Optional[str]:
+        return None
+
+    @property
+    def namespace(self) -> str:
+        return self._runtime.namespace
+
+    def get_namespace(self) -> str:
+        return self._runtime.namespace
+
+    def get_temp_dir(self) -> str:
+        return os.path.dirname(str(self._runtime.native.session_dir))
+
+    def get_session_name(self) -> str:
+        return os.path.basename(str(self._runtime.native.session_dir))
+
+    def get_placement_group_id(self) -> Optional[str]:
+        return None
+
+    @property
+    def should_capture_child_tasks_in_placement_group(self) -> bool:
+        return False
+
+    def get_assigned_resources(self) -> Dict[str, float]:
+        task = self._runtime.current_task
+        return dict(task.assigned) if task is not None else {}
+
+    def get_accelerator_ids(self) -> Dict[str, List[str]]:
+        task = self._runtime.current_task
+        gpus = [str(i) for i in task.gpu_ids] if task is not None else []
+        return {"GPU": gpus}
+
+    def get_runtime_env_string(self) -> str:
+        env = self._runtime.job_env
+        return json.dumps({"env_vars": env}) if env else "{}"
+
+    @property
+    def runtime_env(self) -> Dict[str, Any]:
+        return json.loads(self.get_runtime_env_string())
+
+    def get_node_labels(self) -> Dict[str, str]:
+        return {}
+
+    def is_canceled(self) -> bool:
+        return False
+
+
+def get_runtime_context() -> RuntimeContext:
+    return RuntimeContext(ensure_runtime())

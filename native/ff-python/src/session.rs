@@ -1,0 +1,340 @@
+//! `Session`: one process's handle on the runtime. In the driver it hosts the node; in a worker
+//! it is the connection to the node. Python sees the same methods either way.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use ff_runtime::core::ids::{FunctionId, ObjectId, TaskId, WorkerId};
+use ff_runtime::core::object::Payload;
+use ff_runtime::core::task::TaskSpec;
+use ff_runtime::node::Stream;
+use ff_runtime::{Client, GetOutcome, Node, NodeConfig, WorkerClient};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use crate::errors::{blocking, to_py};
+use crate::object_ref::{payload_to_py, Hooks, NestedRefs, ObjectRef, SessionCore};
+use crate::task::{resource_dict, resource_set, TaskCall, TaskTemplate};
+
+enum Role {
+    Driver(Arc<Node>),
+    Worker(Arc<WorkerClient>),
+}
+
+#[pyclass(module = "fusion_flow._native", frozen)]
+pub struct Session {
+    core: Arc<SessionCore>,
+    role: Role,
+}
+
+fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+fn timeout(seconds: Option<f64>) -> Option<Duration> {
+    seconds.map(|s| Duration::from_secs_f64(s.max(0.0)))
+}
+
+fn ids_of(refs: &Bound<'_, PyList>) -> PyResult<Vec<ObjectId>> {
+    refs.iter()
+        .map(|r| Ok(r.cast::<ObjectRef>()?.get().id))
+        .collect()
+}
+
+fn hooks_from(hooks: &Bound<'_, PyTuple>) -> PyResult<Hooks> {
+    let [rebuild, future, awaitable] = [0, 1, 2].map(|i| hooks.get_item(i).map(Bound::unbind));
+    Ok(Hooks {
+        rebuild: rebuild?,
+        future: future?,
+        awaitable: awaitable?,
+    })
+}
+
+impl Session {
+    fn client(&self) -> &Arc<dyn Client> {
+        &self.core.client
+    }
+
+    fn worker(&self) -> PyResult<&Arc<WorkerClient>> {
+        match &self.role {
+            Role::Worker(worker) => Ok(worker),
+            Role::Driver(_) => Err(PyRuntimeError::new_err("only a worker process runs tasks")),
+        }
+    }
+
+    fn payload(data: &[u8], nested: Option<&NestedRefs>) -> Payload {
+        Payload::value(Bytes::copy_from_slice(data))
+            .with_nested(nested.map(|n| n.ids.clone()).unwrap_or_default())
+    }
+}
+
+#[pymethods]
+impl Session {
+    /// Starts a node inside this process and returns the driver's session on it.
+    #[staticmethod]
+    #[pyo3(signature = (*, resources, namespace, worker_program, worker_args, worker_env, worker_cwd, log_to_driver, prestart_workers, session_root, hooks))]
+    #[allow(clippy::too_many_arguments)]
+    fn start_driver(
+        py: Python<'_>,
+        resources: HashMap<String, f64>,
+        namespace: String,
+        worker_program: PathBuf,
+        worker_args: Vec<String>,
+        worker_env: Vec<(String, String)>,
+        worker_cwd: PathBuf,
+        log_to_driver: bool,
+        prestart_workers: u32,
+        session_root: PathBuf,
+        hooks: &Bound<'_, PyTuple>,
+    ) -> PyResult<Self> {
+        let config = NodeConfig {
+            resources: resource_set(resources)?,
+            namespace,
+            worker_program,
+            worker_args,
+            worker_env,
+            worker_cwd,
+            log_to_driver,
+            prestart_workers,
+            session_root,
+        };
+        let hooks = hooks_from(hooks)?;
+        let node = py.detach(|| Node::start(config)).map_err(to_py)?;
+        let client: Arc<dyn Client> = node.client();
+        Ok(Self {
+            core: Arc::new(SessionCore { client, hooks }),
+            role: Role::Driver(node),
+        })
+    }
+
+    /// Connects this worker process to its node.
+    #[staticmethod]
+    fn connect_worker(
+        py: Python<'_>,
+        socket: PathBuf,
+        worker_id: &str,
+        hooks: &Bound<'_, PyTuple>,
+    ) -> PyResult<Self> {
+        let worker_id = WorkerId::from_hex(worker_id).map_err(value_error)?;
+        let hooks = hooks_from(hooks)?;
+        let worker = py
+            .detach(|| WorkerClient::connect(&socket, worker_id))
+            .map_err(to_py)?;
+        let client: Arc<dyn Client> = worker.clone();
+        Ok(Self {
+            core: Arc::new(SessionCore { client, hooks }),
+            role: Role::Worker(worker),
+        })
+    }
+
+    #[getter]
+    fn is_driver(&self) -> bool {
+        matches!(self.role, Role::Driver(_))
+    }
+
+    #[getter]
+    fn node_id(&self) -> String {
+        self.client().info().node_id.hex()
+    }
+
+    #[getter]
+    fn job_id(&self) -> String {
+        self.client().info().job_id.hex()
+    }
+
+    #[getter]
+    fn namespace(&self) -> String {
+        self.client().info().namespace.clone()
+    }
+
+    #[getter]
+    fn session_dir(&self) -> PathBuf {
+        self.client().info().session_dir.clone()
+    }
+
+    /// This worker's id as hex; None in the driver.
+    #[getter]
+    fn worker_id(&self) -> Option<String> {
+        self.client().info().worker_id.map(|id| id.hex())
+    }
+
+    fn register_function(&self, function_id: &[u8], function: &[u8]) -> PyResult<()> {
+        let id = FunctionId::from_bytes(function_id).map_err(value_error)?;
+        self.client()
+            .register_function(id, Bytes::copy_from_slice(function))
+            .map_err(to_py)
+    }
+
+    /// Submits a call of `template`; returns one ObjectRef per return value.
+    #[pyo3(signature = (template, args, nested, arg_refs))]
+    fn submit(
+        &self,
+        py: Python<'_>,
+        template: &TaskTemplate,
+        args: &[u8],
+        nested: Option<PyRef<'_, NestedRefs>>,
+        arg_refs: &Bound<'_, PyList>,
+    ) -> PyResult<Py<PyList>> {
+        let spec = TaskSpec {
+            task_id: self.client().task_ids().next(),
+            options: template.options.clone(),
+            args: Self::payload(args, nested.as_deref()),
+            arg_refs: ids_of(arg_refs)?,
+        };
+        let returns: Vec<ObjectId> = spec.return_ids().collect();
+        self.client().submit(spec).map_err(to_py)?;
+        let refs = PyList::empty(py);
+        for id in returns {
+            refs.append(Py::new(py, ObjectRef::adopted(&self.core, id))?)?;
+        }
+        Ok(refs.unbind())
+    }
+
+    #[pyo3(signature = (data, nested))]
+    fn put(&self, data: &[u8], nested: Option<PyRef<'_, NestedRefs>>) -> PyResult<ObjectRef> {
+        let id = ObjectId::for_task(self.client().task_ids().next(), 0);
+        self.client()
+            .put(id, Self::payload(data, nested.as_deref()))
+            .map_err(to_py)?;
+        Ok(ObjectRef::adopted(&self.core, id))
+    }
+
+    /// Values of `refs` as a list of bytes; an ErrorPayload for the first error met;
+    /// None when `timeout` (seconds) passes first.
+    #[pyo3(signature = (refs, timeout))]
+    fn get(
+        &self,
+        py: Python<'_>,
+        refs: &Bound<'_, PyList>,
+        timeout: Option<f64>,
+    ) -> PyResult<Py<PyAny>> {
+        let ids = ids_of(refs)?;
+        let client = self.client().clone();
+        let outcome = blocking(py, move |interrupt| {
+            client.get(ids, self::timeout(timeout), interrupt)
+        })?;
+        Ok(match outcome {
+            GetOutcome::Values(values) => {
+                let list = PyList::empty(py);
+                for value in &values {
+                    list.append(PyBytes::new(py, &value.data))?;
+                }
+                list.into_any().unbind()
+            }
+            GetOutcome::Failed(error) => payload_to_py(py, &error)?,
+            GetOutcome::TimedOut => py.None(),
+        })
+    }
+
+    /// Indices of the ready refs, once `num_returns` are ready or `timeout` passes.
+    #[pyo3(signature = (refs, num_returns, timeout))]
+    fn wait(
+        &self,
+        py: Python<'_>,
+        refs: &Bound<'_, PyList>,
+        num_returns: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Vec<u32>> {
+        let ids = ids_of(refs)?;
+        let client = self.client().clone();
+        blocking(py, move |interrupt| {
+            client.wait(ids, num_returns, self::timeout(timeout), interrupt)
+        })
+    }
+
+    /// (total, available) resources of the node.
+    fn resources<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
+        let client = self.client().clone();
+        let (total, available) = blocking(py, move |_| client.resources())?;
+        Ok((resource_dict(py, &total)?, resource_dict(py, &available)?))
+    }
+
+    /// A tracked ref to an existing object (used when unpickling).
+    fn ref_from_binary(&self, binary: &[u8]) -> PyResult<ObjectRef> {
+        let id = ObjectId::from_bytes(binary).map_err(value_error)?;
+        Ok(ObjectRef::added(&self.core, id))
+    }
+
+    /// Worker output to print: (1 for stdout or 2 for stderr, line); waits up to `timeout`.
+    fn next_logs(&self, py: Python<'_>, timeout: f64) -> Vec<(u8, String)> {
+        let Role::Driver(node) = &self.role else {
+            return Vec::new();
+        };
+        let node = node.clone();
+        py.detach(move || node.next_logs(Duration::from_secs_f64(timeout.max(0.0))))
+            .into_iter()
+            .map(|record| {
+                (
+                    if record.stream == Stream::Stdout {
+                        1
+                    } else {
+                        2
+                    },
+                    record.text,
+                )
+            })
+            .collect()
+    }
+
+    fn worker_pids(&self) -> Vec<u32> {
+        match &self.role {
+            Role::Driver(node) => node.worker_pids(),
+            Role::Worker(_) => Vec::new(),
+        }
+    }
+
+    #[getter]
+    fn is_shut_down(&self) -> bool {
+        match &self.role {
+            Role::Driver(node) => node.is_stopped(),
+            Role::Worker(_) => false,
+        }
+    }
+
+    /// Stops the node and every worker (driver only; a no-op in a worker). Idempotent.
+    fn shutdown(&self, py: Python<'_>) {
+        if let Role::Driver(node) = &self.role {
+            let node = node.clone();
+            py.detach(move || node.shutdown());
+        }
+    }
+
+    /// Worker: the next task to run, or None when told to exit.
+    fn next_task(&self, py: Python<'_>) -> PyResult<Option<TaskCall>> {
+        let worker = self.worker()?.clone();
+        let task = blocking(py, move |interrupt| worker.next_task(interrupt))?;
+        task.map(|task| TaskCall::from_wire(py, *task)).transpose()
+    }
+
+    /// Worker: the task finished; `returns` holds (pickled value, nested refs) per return.
+    fn task_done(
+        &self,
+        task_id: &[u8],
+        returns: Vec<(Bound<'_, PyBytes>, Option<PyRef<'_, NestedRefs>>)>,
+    ) -> PyResult<()> {
+        let task = TaskId::from_bytes(task_id).map_err(value_error)?;
+        let payloads = returns
+            .iter()
+            .map(|(data, nested)| Self::payload(data.as_bytes(), nested.as_deref()))
+            .collect();
+        self.worker()?
+            .task_done(task, payloads, false)
+            .map_err(to_py)
+    }
+
+    /// Worker: the task raised; `error` is the serialized exception.
+    fn task_failed(&self, task_id: &[u8], error: &[u8], retryable: bool) -> PyResult<()> {
+        let task = TaskId::from_bytes(task_id).map_err(value_error)?;
+        let payload = Payload::task_error(Bytes::copy_from_slice(error));
+        self.worker()?
+            .task_done(task, vec![payload], retryable)
+            .map_err(to_py)
+    }
+}

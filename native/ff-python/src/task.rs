@@ -1,0 +1,135 @@
+//! Task descriptions crossing the boundary: the template a remote function builds once per set
+//! of options, and the call a worker receives.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ff_runtime::core::ids::FunctionId;
+use ff_runtime::core::resources::{Quantity, ResourceSet};
+use ff_runtime::core::task::TaskOptions;
+use ff_runtime::proto as pb;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+use crate::object_ref::payload_to_py;
+
+pub fn resource_set(resources: HashMap<String, f64>) -> PyResult<ResourceSet> {
+    let mut set = ResourceSet::new();
+    for (name, amount) in resources {
+        let amount =
+            Quantity::from_f64(amount).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        set.set(&name, amount);
+    }
+    Ok(set)
+}
+
+pub fn resource_dict<'py>(py: Python<'py>, set: &ResourceSet) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    for (name, amount) in set.iter() {
+        dict.set_item(name, amount.to_f64())?;
+    }
+    Ok(dict)
+}
+
+/// Everything about a task that does not change from call to call.
+#[pyclass(module = "fusion_flow._native", frozen)]
+pub struct TaskTemplate {
+    pub options: Arc<TaskOptions>,
+}
+
+#[pymethods]
+impl TaskTemplate {
+    #[new]
+    #[pyo3(signature = (*, function_id, name, num_returns, resources, max_retries, retry_exceptions, retry_allowlist, max_calls, env_vars))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        function_id: &[u8],
+        name: String,
+        num_returns: u32,
+        resources: HashMap<String, f64>,
+        max_retries: i32,
+        retry_exceptions: bool,
+        retry_allowlist: &[u8],
+        max_calls: u32,
+        env_vars: BTreeMap<String, String>,
+    ) -> PyResult<Self> {
+        let function_id = FunctionId::from_bytes(function_id)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(Self {
+            options: Arc::new(TaskOptions {
+                function_id,
+                name: name.into(),
+                num_returns,
+                resources: resource_set(resources)?,
+                max_retries,
+                retry_exceptions,
+                retry_allowlist: Bytes::copy_from_slice(retry_allowlist),
+                max_calls,
+                env_vars: Arc::new(env_vars),
+            }),
+        })
+    }
+
+    #[getter]
+    fn num_returns(&self) -> u32 {
+        self.options.num_returns
+    }
+}
+
+/// A task handed to this worker to run.
+#[pyclass(module = "fusion_flow._native", frozen, get_all)]
+pub struct TaskCall {
+    pub task_id: Py<PyBytes>,
+    pub function_id: Py<PyBytes>,
+    /// The pickled function when this worker has not run it before, else None.
+    pub function: Option<Py<PyBytes>>,
+    pub name: String,
+    pub args: Py<PyBytes>,
+    /// Values of the top-level ObjectRef arguments: bytes, or an ErrorPayload.
+    pub arg_values: Py<PyList>,
+    pub num_returns: u32,
+    pub assigned: Py<PyDict>,
+    pub gpu_ids: Vec<u32>,
+    pub retry_exceptions: bool,
+    pub retry_allowlist: Py<PyBytes>,
+    pub attempt: u32,
+}
+
+impl TaskCall {
+    pub fn from_wire(py: Python<'_>, task: pb::ExecuteTask) -> PyResult<Self> {
+        let arg_values = PyList::empty(py);
+        for value in task.arg_values {
+            let payload =
+                ff_runtime::convert::payload_from_wire(value).map_err(crate::errors::to_py)?;
+            arg_values.append(payload_to_py(py, &payload)?)?;
+        }
+        let assigned = ff_runtime::convert::resources_from_wire(&task.assigned)
+            .map_err(crate::errors::to_py)?;
+        Ok(Self {
+            task_id: PyBytes::new(py, &task.task_id).unbind(),
+            function_id: PyBytes::new(py, &task.function_id).unbind(),
+            function: (!task.function.is_empty())
+                .then(|| PyBytes::new(py, &task.function).unbind()),
+            name: task.name,
+            args: PyBytes::new(py, &task.args.unwrap_or_default().data).unbind(),
+            arg_values: arg_values.unbind(),
+            num_returns: task.num_returns,
+            assigned: resource_dict(py, &assigned)?.unbind(),
+            gpu_ids: task.gpu_ids,
+            retry_exceptions: task.retry_exceptions,
+            retry_allowlist: PyBytes::new(py, &task.retry_exception_allowlist).unbind(),
+            attempt: task.attempt,
+        })
+    }
+}
+
+#[pymethods]
+impl TaskCall {
+    /// The task id as hex, as `get_runtime_context().get_task_id()` reports it.
+    fn task_id_hex(&self, py: Python<'_>) -> String {
+        let bytes: &[u8] = self.task_id.as_bytes(py);
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
