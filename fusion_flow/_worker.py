@@ -65,9 +65,7 @@ class Executor:
             )
             if call.gpu_ids:
                 os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in call.gpu_ids)
-            failed_arg = next(
-                (v for v in call.arg_values if type(v) is _native.ErrorPayload), None
-            )
+            failed_arg = next((v for v in call.arg_values if type(v) is _native.ErrorPayload), None)
             if failed_arg is not None:
                 self.report_failed_argument(call, function, failed_arg)
                 return

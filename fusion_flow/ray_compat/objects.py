@@ -36,9 +36,9 @@ def get(object_refs: Any, *, timeout: Optional[float] = None) -> Any:
     values = _values.get_values(runtime, refs, timeout)
     for value in values:
         if isinstance(value, exceptions.RayError):
-            raise value.as_instanceof_cause() if isinstance(
-                value, exceptions.RayTaskError
-            ) else value
+            raise (
+                value.as_instanceof_cause() if isinstance(value, exceptions.RayTaskError) else value
+            )
     return values[0] if single else values
 
 

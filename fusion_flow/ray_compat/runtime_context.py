@@ -17,8 +17,11 @@ class RuntimeContext:
         self._runtime = runtime
 
     def get(self) -> Dict[str, Any]:
-        context = {"job_id": self.get_job_id(), "node_id": self.get_node_id(),
-                   "namespace": self.namespace}
+        context = {
+            "job_id": self.get_job_id(),
+            "node_id": self.get_node_id(),
+            "namespace": self.namespace,
+        }
         task_id = self.get_task_id()
         if task_id is not None:
             context["task_id"] = task_id

@@ -128,8 +128,7 @@ def init(
     if address not in (None, "local"):
         raise Unsupported(
             f"connecting to a cluster (init(address={address!r}))",
-            "fusion-flow runs the node inside this process for now; call init() without "
-            "an address",
+            "fusion-flow runs the node inside this process for now; call init() without an address",
         )
     if job_config is not None:
         raise Unsupported("init(job_config=...)")
