@@ -2,7 +2,8 @@
 //!
 //! An object stays alive while anything holds it:
 //! - a process with a live ObjectRef to it (`clients`: each process reports only its 0<->1
-//!   changes, so a process is in the set at most once),
+//!   changes; the node still counts them, so that a worker may send its additions early and
+//!   its removals late without the count ever dropping below the truth),
 //! - a submitted task that has not finished and takes it as an argument (`task_pins`),
 //! - another stored object whose value has a ref to it inside (`containers`).
 //!
@@ -31,7 +32,8 @@ pub struct WaiterId(pub u64);
 #[derive(Debug, Default)]
 struct ObjectEntry {
     value: Option<StoredObject>,
-    clients: SmallVec<[ClientId; 2]>,
+    /// Holding processes with the number of their unmatched additions.
+    clients: SmallVec<[(ClientId, u32); 2]>,
     task_pins: u32,
     containers: u32,
     dependents: SmallVec<[TaskId; 1]>,
@@ -100,10 +102,7 @@ impl ObjectTable {
 
     /// A task's return value that does not exist yet, held by the process that submitted it.
     pub fn create_pending(&mut self, id: ObjectId, owner: ClientId) {
-        let entry = self.entries.entry(id).or_default();
-        if !entry.clients.contains(&owner) {
-            entry.clients.push(owner);
-        }
+        add_holder(self.entries.entry(id).or_default(), owner);
     }
 
     /// A value made by `put`, held by the process that put it.
@@ -145,9 +144,7 @@ impl ObjectTable {
     pub fn add_client(&mut self, id: ObjectId, client: ClientId) -> bool {
         match self.entries.get_mut(&id) {
             Some(entry) => {
-                if !entry.clients.contains(&client) {
-                    entry.clients.push(client);
-                }
+                add_holder(entry, client);
                 true
             }
             None => false,
@@ -156,7 +153,12 @@ impl ObjectTable {
 
     pub fn remove_client(&mut self, id: ObjectId, client: ClientId, freed: &mut Vec<ObjectId>) {
         if let Some(entry) = self.entries.get_mut(&id) {
-            entry.clients.retain(|held| *held != client);
+            if let Some(position) = entry.clients.iter().position(|(held, _)| *held == client) {
+                entry.clients[position].1 -= 1;
+                if entry.clients[position].1 == 0 {
+                    entry.clients.swap_remove(position);
+                }
+            }
             self.free_if_unreferenced(id, freed);
         }
     }
@@ -166,11 +168,14 @@ impl ObjectTable {
         let held: Vec<ObjectId> = self
             .entries
             .iter()
-            .filter(|(_, entry)| entry.clients.contains(&client))
+            .filter(|(_, entry)| entry.clients.iter().any(|(held, _)| *held == client))
             .map(|(id, _)| *id)
             .collect();
         for id in held {
-            self.remove_client(id, client, freed);
+            if let Some(entry) = self.entries.get_mut(&id) {
+                entry.clients.retain(|(held, _)| *held != client);
+            }
+            self.free_if_unreferenced(id, freed);
         }
     }
 
@@ -213,9 +218,10 @@ impl ObjectTable {
 
     /// Holder counts, for tests and introspection: (clients, task pins, containers).
     pub fn holders(&self, id: ObjectId) -> Option<(Vec<ClientId>, u32, u32)> {
-        self.entries
-            .get(&id)
-            .map(|entry| (entry.clients.to_vec(), entry.task_pins, entry.containers))
+        self.entries.get(&id).map(|entry| {
+            let clients = entry.clients.iter().map(|(client, _)| *client).collect();
+            (clients, entry.task_pins, entry.containers)
+        })
     }
 
     fn free_if_unreferenced(&mut self, id: ObjectId, freed: &mut Vec<ObjectId>) {
@@ -236,6 +242,13 @@ impl ObjectTable {
                 }
             }
         }
+    }
+}
+
+fn add_holder(entry: &mut ObjectEntry, client: ClientId) {
+    match entry.clients.iter_mut().find(|(held, _)| *held == client) {
+        Some((_, count)) => *count += 1,
+        None => entry.clients.push((client, 1)),
     }
 }
 
@@ -351,6 +364,20 @@ mod tests {
         expected.sort();
         assert_eq!(freed, expected);
         assert!(table.contains(objects[0]));
+    }
+
+    #[test]
+    fn a_removal_reported_after_a_readdition_keeps_the_object() {
+        // A worker dropped its last ref, got a new one, and reported the addition first.
+        let [a] = ids(1).try_into().unwrap();
+        let mut table = ObjectTable::new();
+        let mut freed = Vec::new();
+        table.insert_ready(a, WORKER, value());
+        table.add_client(a, WORKER);
+        table.remove_client(a, WORKER, &mut freed);
+        assert!(freed.is_empty());
+        table.remove_client(a, WORKER, &mut freed);
+        assert_eq!(freed, [a]);
     }
 
     #[test]

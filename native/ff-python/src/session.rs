@@ -290,6 +290,14 @@ impl Session {
         }
     }
 
+    /// Objects the node holds (driver only; 0 in a worker).
+    fn object_count(&self) -> usize {
+        match &self.role {
+            Role::Driver(node) => node.object_count(),
+            Role::Worker(_) => 0,
+        }
+    }
+
     #[getter]
     fn is_shut_down(&self) -> bool {
         match &self.role {

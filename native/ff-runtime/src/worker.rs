@@ -2,8 +2,8 @@
 //!
 //! One I/O thread reads everything the node sends: tasks go to a queue that the Python main
 //! thread takes from, replies go to whichever thread asked. Any thread may send; a send writes
-//! the whole frame under one lock, preceded by the ref changes this process has not reported
-//! yet, so the node always sees a process's ref changes before anything that depends on them.
+//! the whole frame under one lock, together with the ref changes this process has not reported
+//! yet (see [`Outgoing`]).
 //! When the connection ends (the node is gone), the process exits at once.
 
 use std::io::{Read, Write};
@@ -36,47 +36,36 @@ pub enum Incoming {
     Exit,
 }
 
-#[derive(Clone, Copy)]
-enum RefChange {
-    Added(ObjectId),
-    Removed(ObjectId),
-}
-
+/// Messages go out in order, with this process's ref changes around them: additions before
+/// the message (the node must know of a holder before anything that relies on it) and removals
+/// after it (a ref dropped while the message was being built is still inside the message).
+/// The node counts additions and removals, so moving them this way never frees too early.
 struct Outgoing {
     stream: UnixStream,
-    unreported: Vec<RefChange>,
+    added: Vec<ObjectId>,
+    removed: Vec<ObjectId>,
     buffer: BytesMut,
 }
 
 impl Outgoing {
-    /// Encodes the unreported ref changes, in order: a new message starts whenever an addition
-    /// follows a removal, because the node applies a message's additions first.
-    fn encode_ref_changes(&mut self) {
-        let mut update = pb::RefUpdate::default();
-        for change in self.unreported.drain(..) {
-            match change {
-                RefChange::Added(id) => {
-                    if !update.removed.is_empty() {
-                        let full = std::mem::take(&mut update);
-                        frame::encode_into(&refs_message(full), &mut self.buffer);
-                    }
-                    update.added.push(Bytes::copy_from_slice(id.as_bytes()));
-                }
-                RefChange::Removed(id) => {
-                    update.removed.push(Bytes::copy_from_slice(id.as_bytes()))
-                }
-            }
-        }
-        if !update.added.is_empty() || !update.removed.is_empty() {
-            frame::encode_into(&refs_message(update), &mut self.buffer);
-        }
-    }
-
     fn send(&mut self, message: Option<&pb::ToNode>) -> Result<()> {
         self.buffer.clear();
-        self.encode_ref_changes();
+        if !self.added.is_empty() {
+            let update = pb::RefUpdate {
+                added: convert::id_bytes(self.added.drain(..)),
+                removed: Vec::new(),
+            };
+            frame::encode_into(&refs_message(update), &mut self.buffer);
+        }
         if let Some(message) = message {
             frame::encode_into(message, &mut self.buffer);
+        }
+        if !self.removed.is_empty() {
+            let update = pb::RefUpdate {
+                added: Vec::new(),
+                removed: convert::id_bytes(self.removed.drain(..)),
+            };
+            frame::encode_into(&refs_message(update), &mut self.buffer);
         }
         if self.buffer.is_empty() {
             return Ok(());
@@ -97,11 +86,11 @@ struct OutgoingRefs(Arc<Mutex<Outgoing>>);
 
 impl RefSink for OutgoingRefs {
     fn added(&self, id: ObjectId) {
-        self.0.lock().unreported.push(RefChange::Added(id));
+        self.0.lock().added.push(id);
     }
 
     fn removed(&self, id: ObjectId) {
-        self.0.lock().unreported.push(RefChange::Removed(id));
+        self.0.lock().removed.push(id);
     }
 }
 
@@ -149,7 +138,8 @@ impl WorkerClient {
         };
         let outgoing = Arc::new(Mutex::new(Outgoing {
             stream,
-            unreported: Vec::new(),
+            added: Vec::new(),
+            removed: Vec::new(),
             buffer: BytesMut::new(),
         }));
         let replies: Replies = Arc::default();

@@ -127,6 +127,11 @@ impl Node {
         self.shared.processes.lock().values().copied().collect()
     }
 
+    /// Objects the node holds (values and pending results); for tests and introspection.
+    pub fn object_count(&self) -> usize {
+        self.shared.state.lock().core.objects().len()
+    }
+
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::Acquire)
     }

@@ -2,7 +2,7 @@
 //! [`NodeShared::with_state`] runs a transition under the lock, then carries out the actions it
 //! produced after the lock is released.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -79,6 +79,8 @@ pub struct NodeShared {
     pub info: SessionInfo,
     pub config: NodeConfig,
     pub runtime: tokio::runtime::Handle,
+    /// Worker output streams still being read; shutdown lets them drain.
+    pub open_outputs: AtomicUsize,
     stopping: AtomicBool,
 }
 
@@ -102,6 +104,7 @@ impl NodeShared {
             info,
             config,
             runtime,
+            open_outputs: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
         }
     }
@@ -206,6 +209,11 @@ impl NodeShared {
         let until = Instant::now() + Duration::from_secs(2);
         while Instant::now() < until && !self.processes.lock().is_empty() {
             std::thread::sleep(Duration::from_millis(5));
+        }
+        // The processes are gone; what they printed last is still on its way.
+        let until = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < until && self.open_outputs.load(Ordering::Acquire) > 0 {
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use ff_core::ids::WorkerId;
@@ -53,20 +54,10 @@ pub async fn start(shared: Arc<NodeShared>, worker: WorkerId, env: Arc<EnvVars>)
     let Some(pid) = child.id() else { return };
     shared.processes.lock().insert(worker, pid);
     if let Some(stdout) = child.stdout.take() {
-        tokio::spawn(forward_output(
-            stdout,
-            pid,
-            Stream::Stdout,
-            shared.logs.clone(),
-        ));
+        tokio::spawn(forward_output(stdout, pid, Stream::Stdout, shared.clone()));
     }
     if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(forward_output(
-            stderr,
-            pid,
-            Stream::Stderr,
-            shared.logs.clone(),
-        ));
+        tokio::spawn(forward_output(stderr, pid, Stream::Stderr, shared.clone()));
     }
     tokio::spawn(watch(shared, worker, child));
 }
@@ -91,7 +82,30 @@ fn describe(status: ExitStatus) -> String {
     }
 }
 
-async fn forward_output(output: impl AsyncRead + Unpin, pid: u32, stream: Stream, logs: LogSender) {
+/// Counts an open output stream for as long as it is alive.
+struct OpenOutput(Arc<NodeShared>);
+
+impl OpenOutput {
+    fn new(shared: Arc<NodeShared>) -> Self {
+        shared.open_outputs.fetch_add(1, Ordering::AcqRel);
+        Self(shared)
+    }
+}
+
+impl Drop for OpenOutput {
+    fn drop(&mut self) {
+        self.0.open_outputs.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+async fn forward_output(
+    output: impl AsyncRead + Unpin,
+    pid: u32,
+    stream: Stream,
+    shared: Arc<NodeShared>,
+) {
+    let open = OpenOutput::new(shared);
+    let logs: &LogSender = &open.0.logs;
     let mut reader = BufReader::new(output);
     let mut prefixer = LinePrefixer::new(pid);
     let mut line = Vec::new();
