@@ -66,7 +66,8 @@ def run(ray, *, samples_per_task: int = 20_000, tasks: int = 200) -> List[Tuple[
 
     def refs_in_values() -> str:
         parts = [ray.put(i) for i in range(1000)]
-        return f"a task summed 1000 objects passed as refs inside a list: {ray.get(total.remote(parts))}"
+        summed = ray.get(total.remote(parts))
+        return f"a task summed 1000 objects passed as refs inside a list: {summed}"
 
     def round_trips() -> str:
         count = 2000
