@@ -81,25 +81,23 @@ def wait(
         )
     if timeout is not None and timeout < 0:
         raise ValueError(f"The 'timeout' argument must be nonnegative. Received {timeout}")
-    for waitable in ray_waitables:
-        if not isinstance(waitable, ObjectRef):
-            raise TypeError(
-                "wait() expected a list of ray.ObjectRef or ray.ObjectRefGenerator, "
-                f"got list containing {type(waitable)}"
-            )
+    if set(map(type, ray_waitables)) - {ObjectRef}:
+        bad = next(w for w in ray_waitables if not isinstance(w, ObjectRef))
+        raise TypeError(
+            "wait() expected a list of ray.ObjectRef or ray.ObjectRefGenerator, "
+            f"got list containing {type(bad)}"
+        )
     runtime = ensure_runtime()
     if not ray_waitables:
         return [], []
-    if len(ray_waitables) != len(set(ray_waitables)):
+    outcome = runtime.native.wait_split(ray_waitables, num_returns, timeout)
+    if outcome == 1:
         raise ValueError("Wait requires a list of unique ray_waitables.")
-    if num_returns <= 0:
-        raise ValueError(f"Invalid number of objects to return {num_returns}.")
-    if num_returns > len(ray_waitables):
+    if outcome == 2:
+        if num_returns <= 0:
+            raise ValueError(f"Invalid number of objects to return {num_returns}.")
         raise ValueError(
             "num_returns cannot be greater than the number of ray_waitables provided to ray.wait."
         )
-    ready_indices = runtime.native.wait(ray_waitables, num_returns, timeout)[:num_returns]
-    chosen = set(ready_indices)
-    ready = [ray_waitables[i] for i in ready_indices]
-    remaining = [ref for i, ref in enumerate(ray_waitables) if i not in chosen]
+    ready, remaining = outcome
     return ready, remaining

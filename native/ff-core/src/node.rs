@@ -12,7 +12,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::error::CoreError;
 use crate::ids::{ObjectId, TaskId, WorkerId};
 use crate::object::{ErrorKind, Payload, StoredObject};
-use crate::object_table::{ClientId, Lookup, ObjectTable, WaiterId};
+use crate::object_table::{ClientId, Lookup, ObjectTable, Status, WaiterId};
 use crate::queues::{ClassId, ReadyQueues};
 use crate::resources::{GpuSlots, Quantity, ResourceSet, CPU, GPU};
 use crate::task::{EnvVars, TaskSpec};
@@ -66,7 +66,8 @@ pub enum WaitResult {
     Values(Vec<StoredObject>),
     /// A get stopped at the first error it met.
     Failed(StoredObject),
-    /// A wait: indices (in request order) of the objects that are ready.
+    /// A wait: indices (in request order) of the first `num_returns` objects that are ready
+    /// (fewer when the wait timed out).
     Ready(Vec<u32>),
     /// A get whose time ran out.
     TimedOut,
@@ -508,18 +509,35 @@ impl Node {
         out: &mut Vec<Action>,
     ) -> WaitStart {
         let mut pending: Vec<ObjectId> = Vec::new();
+        // Duplicates are allowed in a get; long lists are deduplicated with a set.
+        let mut seen = (ids.len() > 16).then(FxHashSet::<ObjectId>::default);
         let mut ready = 0usize;
         for id in &ids {
-            match self.objects.lookup(*id) {
-                Lookup::Ready(value) if value.is_error() && kind == WaitKind::Get => {
+            match self.objects.status(*id) {
+                Status::Failed if kind == WaitKind::Get => {
+                    let Lookup::Ready(value) = self.objects.lookup(*id) else {
+                        unreachable!()
+                    };
                     return WaitStart::Done(WaitResult::Failed(value));
                 }
-                Lookup::Unknown if kind == WaitKind::Get => {
+                Status::Unknown if kind == WaitKind::Get => {
                     return WaitStart::Done(WaitResult::Failed(lost_object(*id)));
                 }
-                Lookup::Ready(_) | Lookup::Unknown => ready += 1,
-                Lookup::Pending => {
-                    if !pending.contains(id) {
+                Status::Ready | Status::Failed | Status::Unknown => {
+                    ready += 1;
+                    if let WaitKind::Wait { num_returns } = kind {
+                        if ready >= num_returns {
+                            // Enough already: the first `num_returns` ready are the answer.
+                            return WaitStart::Done(self.wait_result(&ids, kind));
+                        }
+                    }
+                }
+                Status::Pending => {
+                    let new = match &mut seen {
+                        Some(seen) => seen.insert(*id),
+                        None => !pending.contains(id),
+                    };
+                    if new {
                         pending.push(*id);
                     }
                 }
@@ -691,11 +709,12 @@ impl Node {
                     })
                     .collect(),
             ),
-            WaitKind::Wait { .. } => WaitResult::Ready(
+            WaitKind::Wait { num_returns } => WaitResult::Ready(
                 ids.iter()
                     .enumerate()
-                    .filter(|(_, id)| !matches!(self.objects.lookup(**id), Lookup::Pending))
+                    .filter(|(_, id)| self.objects.status(**id) != Status::Pending)
                     .map(|(index, _)| index as u32)
+                    .take(num_returns)
                     .collect(),
             ),
         }

@@ -54,6 +54,16 @@ pub enum Lookup {
     Unknown,
 }
 
+/// An object's state, without its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ready,
+    /// It has a value, and the value is an error.
+    Failed,
+    Pending,
+    Unknown,
+}
+
 /// Who was waiting for a value that has just been stored.
 #[derive(Debug, Default)]
 pub struct Woken {
@@ -90,6 +100,17 @@ impl ObjectTable {
             }) => Lookup::Ready(value.clone()),
             Some(_) => Lookup::Pending,
             None => Lookup::Unknown,
+        }
+    }
+
+    pub fn status(&self, id: ObjectId) -> Status {
+        match self.entries.get(&id) {
+            Some(ObjectEntry {
+                value: Some(value), ..
+            }) if value.is_error() => Status::Failed,
+            Some(ObjectEntry { value: Some(_), .. }) => Status::Ready,
+            Some(_) => Status::Pending,
+            None => Status::Unknown,
         }
     }
 

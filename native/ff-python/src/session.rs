@@ -15,6 +15,7 @@ use ff_runtime::{Client, GetOutcome, Node, NodeConfig, WorkerClient};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use rustc_hash::FxHashSet;
 
 use crate::errors::{blocking, to_py};
 use crate::object_ref::{payload_to_py, Hooks, NestedRefs, ObjectRef, SessionCore};
@@ -230,20 +231,47 @@ impl Session {
         })
     }
 
-    /// Indices of the ready refs, once `num_returns` are ready or `timeout` passes.
+    /// `wait` as Ray returns it: (ready refs, other refs), both in input order. Returns 1
+    /// instead when a ref repeats and 2 when `num_returns` is not in 1..=len, checked in
+    /// that order, so the caller raises Ray's errors.
     #[pyo3(signature = (refs, num_returns, timeout))]
-    fn wait(
+    fn wait_split(
         &self,
         py: Python<'_>,
         refs: &Bound<'_, PyList>,
-        num_returns: usize,
+        num_returns: i64,
         timeout: Option<f64>,
-    ) -> PyResult<Vec<u32>> {
-        let ids = ids_of(refs)?;
+    ) -> PyResult<Py<PyAny>> {
+        let mut ids = Vec::with_capacity(refs.len());
+        let mut seen = FxHashSet::default();
+        for item in refs.iter() {
+            let id = item.cast::<ObjectRef>()?.get().id;
+            if !seen.insert(id) {
+                return Ok(1i32.into_pyobject(py)?.into_any().unbind());
+            }
+            ids.push(id);
+        }
+        if num_returns <= 0 || num_returns as usize > ids.len() {
+            return Ok(2i32.into_pyobject(py)?.into_any().unbind());
+        }
         let client = self.client().clone();
-        blocking(py, move |interrupt| {
-            client.wait(ids, num_returns, self::timeout(timeout), interrupt)
-        })
+        let wanted = num_returns as usize;
+        let ready = blocking(py, move |interrupt| {
+            client.wait(ids, wanted, self::timeout(timeout), interrupt)
+        })?;
+        let (ready_refs, other_refs) = (PyList::empty(py), PyList::empty(py));
+        let mut next_ready = ready.iter().take(wanted).peekable();
+        for (index, item) in refs.iter().enumerate() {
+            if next_ready.peek().is_some_and(|r| **r as usize == index) {
+                next_ready.next();
+                ready_refs.append(item)?;
+            } else {
+                other_refs.append(item)?;
+            }
+        }
+        Ok(PyTuple::new(py, [ready_refs, other_refs])?
+            .into_any()
+            .unbind())
     }
 
     /// (total, available) resources of the node.
