@@ -14,10 +14,15 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from fusion_flow import _native
+from fusion_flow._driver_output import DriverOutput
+
+# When this process started using fusion-flow (Ray's notices count time from here).
+_IMPORTED_AT = time.monotonic()
 
 _session: Optional[Runtime] = None
 _session_lock = threading.RLock()
@@ -54,11 +59,12 @@ class Runtime:
         self.namespace: str = native.namespace
         self.job_env = job_env
         self.current_task: Optional[TaskContext] = None
-        # The driver is a worker too in Ray's eyes, with an id of a worker's length.
-        self.driver_worker_id = os.urandom(28).hex()
+        # In Ray the driver is a worker too: its id is the job id padded with ff bytes.
+        self.driver_worker_id = native.job_id + "ff" * 24
         self._functions: set = set()
         self._functions_lock = threading.Lock()
-        self._log_printer: Optional[threading.Thread] = None
+        self._printer: Optional[threading.Thread] = None
+        self._output = DriverOutput(started_at=_IMPORTED_AT)
         self._stopping = threading.Event()
 
     def ensure_function(self, function_id: bytes, pickled: bytes) -> None:
@@ -70,31 +76,24 @@ class Runtime:
                 self.native.register_function(function_id, pickled)
                 self._functions.add(function_id)
 
-    def start_log_printer(self) -> None:
-        self._log_printer = threading.Thread(
-            target=self._print_logs, name="fusion-flow-logs", daemon=True
+    def start_printer(self) -> None:
+        """Shows worker output and notices on this (the driver's) terminal."""
+        self._printer = threading.Thread(
+            target=self._print_events, name="fusion-flow-output", daemon=True
         )
-        self._log_printer.start()
+        self._printer.start()
 
-    def _print_logs(self) -> None:
+    def _print_events(self) -> None:
         while not self._stopping.is_set():
-            self._print_batch(self.native.next_logs(0.1))
-
-    def _print_batch(self, batch: list) -> None:
-        for stream, text in batch:
-            target = sys.stdout if stream == 1 else sys.stderr
-            try:
-                print(text, file=target, flush=True)
-            except (ValueError, OSError):
-                return  # The stream was closed (interpreter teardown).
+            self._output.handle(self.native.next_events(0.1))
 
     def shutdown(self) -> None:
         self.native.shutdown()
         self._stopping.set()
-        if self._log_printer is not None:
-            self._log_printer.join(timeout=1.0)
-            # Whatever the workers printed last.
-            self._print_batch(self.native.next_logs(0.0))
+        if self._printer is not None:
+            self._printer.join(timeout=1.0)
+            self._output.handle(self.native.next_events(0.0))  # what the workers printed last
+            self._output.flush()
 
 
 # ---------------------------------------------------------------- the process's session
@@ -125,7 +124,7 @@ def start_driver(settings: DriverSettings) -> Runtime:
         )
         runtime = Runtime(native, settings.job_env)
         if settings.log_to_driver:
-            runtime.start_log_printer()
+            runtime.start_printer()
         _session = runtime
         return runtime
 

@@ -21,14 +21,16 @@ def _function_name(function: Any) -> str:
 
 
 def _split_returns(result: Any, num_returns: int) -> list:
+    """One value per return; several returns come from any sequence of that length (as in
+    Ray, a value without a length raises TypeError from ``len``)."""
     if num_returns == 1:
         return [result]
     if num_returns == 0:
         return []
-    if not isinstance(result, (list, tuple)) or len(result) != num_returns:
-        count = len(result) if isinstance(result, (list, tuple)) else 1
+    count = len(result)
+    if count != num_returns:
         raise ValueError(f"Task returned {count} objects, but num_returns={num_returns}.")
-    return list(result)
+    return [result[index] for index in range(num_returns)]
 
 
 class Executor:

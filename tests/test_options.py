@@ -1050,7 +1050,6 @@ def test_unsupported_task_features():
         "scheduling_strategy=PlacementGroupSchedulingStrategy",
         "label_selector",
         "fallback_strategy",
-        "accelerator_type",
         "num_returns='streaming'",
         "runtime_env['pip']",
         "runtime_env['working_dir']",
@@ -1058,6 +1057,19 @@ def test_unsupported_task_features():
     assert O.unsupported_task_features(
         {"scheduling_strategy": NodeAffinitySchedulingStrategy(NODE, soft=False)}
     ) == ["scheduling_strategy=NodeAffinitySchedulingStrategy"]
+    # One node honours affinity to itself, and any soft affinity.
+    assert (
+        O.unsupported_task_features(
+            {"scheduling_strategy": NodeAffinitySchedulingStrategy(NODE, soft=False)}, NODE
+        )
+        == []
+    )
+    assert (
+        O.unsupported_task_features(
+            {"scheduling_strategy": NodeAffinitySchedulingStrategy(NODE, soft=True)}, "other"
+        )
+        == []
+    )
     assert O.unsupported_task_features(
         {
             "scheduling_strategy": NodeLabelSchedulingStrategy({"a": Exists()}),

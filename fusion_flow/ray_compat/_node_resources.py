@@ -31,6 +31,35 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+_DEFAULT_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory")
+_ALTERNATIVES = {"CPU": "num_cpus", "GPU": "num_gpus"}
+
+
+def _default_resource_error(resources: Dict[str, float], name: str) -> str:
+    alternative = _ALTERNATIVES.get(name, name)
+    return (
+        f"{resources} -> `{name}` cannot be a custom resource because it is one of the default "
+        f"resources ({{'CPU', 'GPU', 'memory', 'object_store_memory'}}). "
+        f"Use `{alternative}` instead. For example, use `ray start "
+        f"--{alternative.replace('_', '-')}=1` instead of `ray start --resources={{'{name}': 1}}`"
+    )
+
+
+def _check_quantities(resources: Dict[str, float]) -> None:
+    """Ray's checks on a node's resources: whole numbers, none negative."""
+    for name, quantity in resources.items():
+        if isinstance(quantity, float) and not quantity.is_integer():
+            raise ValueError(
+                "Resource quantities must all be whole numbers. "
+                f"Violated by resource '{name}' in {resources}."
+            )
+        if quantity < 0:
+            raise ValueError(
+                "Resource quantities must be nonnegative. "
+                f"Violated by resource '{name}' in {resources}."
+            )
+
+
 def node_resources(
     *,
     num_cpus: Optional[float],
@@ -38,28 +67,24 @@ def node_resources(
     resources: Optional[Dict[str, float]],
     object_store_memory: Optional[int],
 ) -> Dict[str, float]:
-    """The node's total resources, named as Ray names them."""
+    """The node's total resources, named as Ray names them, with Ray's checks."""
     custom = dict(resources or {})
-    if "CPU" in custom or "GPU" in custom:
-        raise ValueError(
-            "Use the 'num_cpus' and 'num_gpus' keyword instead of 'CPU' and 'GPU' in "
-            "'resources' keyword"
-        )
-    for name, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus)):
-        if value is not None and (not isinstance(value, (int, float)) or value < 0):
-            raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+    for name in _DEFAULT_RESOURCES:
+        if name in custom:
+            raise AssertionError(_default_resource_error(custom, name))
     available = _available_memory()
     if object_store_memory is None:
         object_store_memory = int(min(available * _OBJECT_STORE_SHARE, _OBJECT_STORE_CAP))
-    total: Dict[str, float] = {
-        "CPU": float(_cpu_count() if num_cpus is None else num_cpus),
-        "memory": float(max(available - object_store_memory, 0)),
-        "object_store_memory": float(object_store_memory),
-        f"node:{node_ip_address()}": 1.0,
-        "node:__internal_head__": 1.0,
-    }
-    if num_gpus:
-        total["GPU"] = float(num_gpus)
-    for name, amount in custom.items():
-        total[name] = float(amount)
-    return {name: amount for name, amount in total.items() if amount > 0}
+    requested = dict(
+        custom,
+        CPU=_cpu_count() if num_cpus is None else num_cpus,
+        GPU=num_gpus or 0,
+        memory=int(max(available - object_store_memory, 0)),
+        object_store_memory=int(object_store_memory),
+    )
+    requested = {name: quantity for name, quantity in requested.items() if quantity != 0}
+    _check_quantities(requested)
+    total = {name: float(quantity) for name, quantity in requested.items()}
+    total[f"node:{node_ip_address()}"] = 1.0
+    total["node:__internal_head__"] = 1.0
+    return total

@@ -677,18 +677,28 @@ _STRATEGY_CLASSES = (
 )
 
 
-def unsupported_task_features(options: Dict[str, Any]) -> List[str]:
+def _runs_on_this_node(strategy: Any, node_id: Optional[str]) -> bool:
+    """A node-affinity strategy that a single node honours: its own id, or a soft one
+    (which may run anywhere)."""
+    if not isinstance(strategy, NodeAffinitySchedulingStrategy):
+        return False
+    return strategy.soft or strategy.node_id == node_id
+
+
+def unsupported_task_features(options: Dict[str, Any], node_id: Optional[str] = None) -> List[str]:
     """Options given that fusion-flow's runtime does not honour yet, by name, so the
-    API layer can refuse them clearly instead of ignoring them."""
+    API layer can refuse them clearly instead of ignoring them. ``accelerator_type`` is
+    honoured: it is a resource request that a node without that accelerator cannot meet.
+    ``node_id`` is the node this runtime runs on (node affinity to it is honoured)."""
     found = []
     if options.get("placement_group", "default") not in ("default", None):
         found.append("placement_group")
     if options.get("placement_group_capture_child_tasks"):
         found.append("placement_group_capture_child_tasks")
     strategy = options.get("scheduling_strategy")
-    if isinstance(strategy, _STRATEGY_CLASSES):
+    if isinstance(strategy, _STRATEGY_CLASSES) and not _runs_on_this_node(strategy, node_id):
         found.append(f"scheduling_strategy={type(strategy).__name__}")
-    for key in ("label_selector", "fallback_strategy", "accelerator_type"):
+    for key in ("label_selector", "fallback_strategy"):
         if options.get(key):
             found.append(key)
     if options.get("num_returns") in ("streaming", "dynamic"):

@@ -54,7 +54,12 @@ def put(value: Any, *, _owner: Any = None, _tensor_transport: Any = None) -> Obj
             "this, you can wrap the ray.ObjectRef in a list and call 'put' on it."
         )
     runtime = ensure_runtime()
-    data, nested = _serialization.dumps(value)
+    try:
+        data, nested = _serialization.dumps(value)
+    except Exception as error:
+        raise TypeError(
+            f"Could not serialize the put value {value!r}:\n{type(error).__name__}: {error}"
+        ) from error
     return runtime.native.put(data, nested)
 
 

@@ -32,7 +32,7 @@ class _Submitter:
         if cached is not None and cached[0] is runtime:
             return cached[1]
         if not self._checked:
-            self._check()
+            self._check(runtime)
         function_id, pickled = self.owner._exported()
         runtime.ensure_function(function_id, pickled)
         options = self.options
@@ -55,9 +55,9 @@ class _Submitter:
         self._template = (runtime, template)
         return template
 
-    def _check(self) -> None:
+    def _check(self, runtime: _runtime.Runtime) -> None:
         _options.validate_submit_options(self.options)
-        unsupported = _options.unsupported_task_features(self.options)
+        unsupported = _options.unsupported_task_features(self.options, runtime.native.node_id)
         if unsupported:
             raise Unsupported(f"the task option {unsupported[0]}")
         self._checked = True
@@ -66,7 +66,10 @@ class _Submitter:
         runtime = ensure_runtime()
         template = self.template(runtime)
         self.owner._check_arguments(args, kwargs)
-        data, nested, ref_args = _serialization.pack_args(args, kwargs)
+        try:
+            data, nested, ref_args = _serialization.pack_args(args, kwargs)
+        except Exception as error:
+            raise self.owner._serialization_error(args, kwargs, error) from error
         refs = runtime.native.submit(template, data, nested, ref_args)
         if self.num_returns == 1:
             return refs[0]
@@ -131,6 +134,20 @@ class RemoteFunction:
             digest = hashlib.blake2b(pickled, digest_size=_native.FUNCTION_ID_SIZE).digest()
             self._export = (digest, pickled)
         return self._export
+
+    def _serialization_error(self, args: tuple, kwargs: dict, error: Exception) -> TypeError:
+        """Ray's error for an argument that cannot be pickled, naming that argument."""
+        culprit: Any = error
+        for value in (*args, *kwargs.values()):
+            try:
+                _serialization.dumps(value)
+            except Exception as failure:
+                culprit, error = value, failure
+                break
+        return TypeError(
+            f"Could not serialize the argument {culprit!r} for a task or actor "
+            f"{self._qualified}:\n{type(error).__name__}: {error}"
+        )
 
     def _check_arguments(self, args: tuple, kwargs: dict) -> None:
         """Binds the call's arguments to the signature, raising TypeError as a direct call

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any, Dict, List, Optional
 
 from fusion_flow import _runtime
 from fusion_flow.ray_compat.session import ensure_runtime
+
+_logger = logging.getLogger(__name__)
+_WORKER_ONLY = "This method is only available when the process is a worker. Current mode: 0"
 
 
 class RuntimeContext:
@@ -36,16 +40,22 @@ class RuntimeContext:
     def get_worker_id(self) -> str:
         return self._runtime.native.worker_id or self._runtime.driver_worker_id
 
+    def _task(self) -> Optional[_runtime.TaskContext]:
+        """The running task; in the driver there is none, and Ray logs that."""
+        if self._runtime.is_driver:
+            _logger.warning(_WORKER_ONLY)
+        return self._runtime.current_task
+
     def get_task_id(self) -> Optional[str]:
-        task = self._runtime.current_task
+        task = self._task()
         return task.task_id if task is not None else None
 
     def get_task_name(self) -> Optional[str]:
-        task = self._runtime.current_task
+        task = self._task()
         return task.name if task is not None else None
 
     def get_task_function_name(self) -> Optional[str]:
-        task = self._runtime.current_task
+        task = self._task()
         return task.function_name if task is not None else None
 
     def get_actor_id(self) -> Optional[str]:
@@ -75,6 +85,11 @@ class RuntimeContext:
         return False
 
     def get_assigned_resources(self) -> Dict[str, float]:
+        # Ray's message really has this run of spaces (a line continuation in its source).
+        assert not self._runtime.is_driver, (
+            "This method is only available when the process is a                 worker. "
+            "Current mode: 0"
+        )
         task = self._runtime.current_task
         return dict(task.assigned) if task is not None else {}
 

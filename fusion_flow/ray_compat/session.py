@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import uuid
 from typing import Any, Dict, Optional
 
 from fusion_flow import _runtime
@@ -29,8 +30,6 @@ _ACCEPTED_PRIVATE = (
     "_node_name",
     "_skip_env_hook",
 )
-
-_DEFAULT_NAMESPACE_PREFIX = "anonymous_namespace_"
 
 
 class RayContext(dict):
@@ -155,9 +154,8 @@ def init(
 
 
 def _anonymous_namespace() -> str:
-    import uuid
-
-    return _DEFAULT_NAMESPACE_PREFIX + str(uuid.uuid4())
+    """A session without a namespace gets a fresh one of its own, as in Ray."""
+    return str(uuid.uuid4())
 
 
 def shutdown(_exiting_interpreter: bool = False) -> None:

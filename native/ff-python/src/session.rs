@@ -10,7 +10,7 @@ use bytes::Bytes;
 use ff_runtime::core::ids::{FunctionId, ObjectId, TaskId, WorkerId};
 use ff_runtime::core::object::Payload;
 use ff_runtime::core::task::TaskSpec;
-use ff_runtime::node::Stream;
+use ff_runtime::node::{DriverEvent, Stream};
 use ff_runtime::{Client, GetOutcome, Node, NodeConfig, WorkerClient};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -290,23 +290,34 @@ impl Session {
         Ok(ObjectRef::added(&self.core, id))
     }
 
-    /// Worker output to print: (1 for stdout or 2 for stderr, line); waits up to `timeout`.
-    fn next_logs(&self, py: Python<'_>, timeout: f64) -> Vec<(u8, String)> {
+    /// Output and notices for the driver to show, waiting up to `timeout` for the first:
+    /// ("output", stream 1 or 2, pid, task name or None, line) or
+    /// ("infeasible", task name, {resource: amount}).
+    fn next_events<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: f64,
+    ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
         let Role::Driver(node) = &self.role else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let node = node.clone();
-        py.detach(move || node.next_logs(Duration::from_secs_f64(timeout.max(0.0))))
+        let events = py.detach(move || node.next_events(Duration::from_secs_f64(timeout.max(0.0))));
+        events
             .into_iter()
-            .map(|record| {
-                (
-                    if record.stream == Stream::Stdout {
-                        1
-                    } else {
-                        2
-                    },
-                    record.text,
-                )
+            .map(|event| match event {
+                DriverEvent::Output {
+                    stream,
+                    pid,
+                    task_name,
+                    text,
+                } => {
+                    let stream = if stream == Stream::Stdout { 1 } else { 2 };
+                    ("output", stream, pid, task_name, text).into_pyobject(py)
+                }
+                DriverEvent::Infeasible { task_name, request } => {
+                    ("infeasible", task_name, resource_dict(py, &request)?).into_pyobject(py)
+                }
             })
             .collect()
     }

@@ -11,7 +11,7 @@ use ff_runtime::core::ids::{FunctionId, ObjectId, WorkerId};
 use ff_runtime::core::object::{ErrorKind, Payload};
 use ff_runtime::core::resources::{Quantity, ResourceSet, CPU};
 use ff_runtime::core::task::{TaskOptions, TaskSpec};
-use ff_runtime::node::{ENV_SOCKET, ENV_WORKER_ID};
+use ff_runtime::node::{DriverEvent, ENV_SOCKET, ENV_WORKER_ID};
 use ff_runtime::{Client, GetOutcome, Node, NodeConfig, WorkerClient};
 
 const FUNCTION: FunctionId = FunctionId::from_array([9; 16]);
@@ -173,19 +173,22 @@ fn worker_output_reaches_the_driver_with_a_prefix(root: &std::path::Path) {
     let id = submit(&*client, &options("print", 0), b"");
     get_one(&*client, id);
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut lines = Vec::new();
-    while Instant::now() < deadline && !lines.iter().any(|l: &String| l.contains("printed")) {
-        lines.extend(
-            node.next_logs(Duration::from_millis(100))
-                .into_iter()
-                .map(|r| r.text),
-        );
+    let mut lines: Vec<(Option<String>, String)> = Vec::new();
+    while Instant::now() < deadline && !lines.iter().any(|(_, l)| l.contains("printed")) {
+        for event in node.next_events(Duration::from_millis(100)) {
+            if let DriverEvent::Output {
+                task_name, text, ..
+            } = event
+            {
+                lines.push((task_name, text));
+            }
+        }
     }
-    let line = lines
+    let (name, _) = lines
         .iter()
-        .find(|l| l.contains("printed by a task"))
+        .find(|(_, l)| l == "printed by a task")
         .expect("the line arrived");
-    assert!(line.starts_with("(hello pid="), "{line}");
+    assert_eq!(name.as_deref(), Some("hello"));
     node.shutdown();
 }
 

@@ -1,9 +1,11 @@
-//! Worker output on its way to the driver's terminal, one line at a time, prefixed the way
-//! Ray prefixes it: `(task_name pid=1234) text`.
+//! What the node tells the driver to show: worker output lines (with the task that printed
+//! them) and notices such as a task that no node could ever run. Formatting is the driver's
+//! business (Python), so it can follow Ray's conventions and the user's settings.
 
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
+use ff_core::resources::ResourceSet;
 
 /// A worker writes this at the start of a line, followed by the name of the task it starts,
 /// so that the lines after it carry that name.
@@ -15,33 +17,42 @@ pub enum Stream {
     Stderr,
 }
 
-/// A line for the driver to print.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogRecord {
-    pub stream: Stream,
-    pub text: String,
+#[derive(Debug, Clone, PartialEq)]
+pub enum DriverEvent {
+    /// A line a worker printed, with the name of the task it was running (if any).
+    Output {
+        stream: Stream,
+        pid: u32,
+        task_name: Option<String>,
+        text: String,
+    },
+    /// A task asks for more than this node has in total; it waits.
+    Infeasible {
+        task_name: String,
+        request: ResourceSet,
+    },
 }
 
 #[derive(Clone)]
-pub struct LogSender(Sender<LogRecord>);
+pub struct EventSender(Sender<DriverEvent>);
 
-pub struct LogReceiver(Receiver<LogRecord>);
+pub struct EventReceiver(Receiver<DriverEvent>);
 
-pub fn channel() -> (LogSender, LogReceiver) {
+pub fn channel() -> (EventSender, EventReceiver) {
     let (tx, rx) = crossbeam_channel::unbounded();
-    (LogSender(tx), LogReceiver(rx))
+    (EventSender(tx), EventReceiver(rx))
 }
 
-impl LogSender {
-    pub fn line(&self, stream: Stream, text: String) {
+impl EventSender {
+    pub fn send(&self, event: DriverEvent) {
         // Nobody listening (the driver stopped printing) is not an error.
-        let _ = self.0.send(LogRecord { stream, text });
+        let _ = self.0.send(event);
     }
 }
 
-impl LogReceiver {
-    /// Waits up to `timeout` for the first record, then takes every record already queued.
-    pub fn next_batch(&self, timeout: Duration) -> Vec<LogRecord> {
+impl EventReceiver {
+    /// Waits up to `timeout` for the first event, then takes every event already queued.
+    pub fn next_batch(&self, timeout: Duration) -> Vec<DriverEvent> {
         let Ok(first) = self.0.recv_timeout(timeout) else {
             return Vec::new();
         };
@@ -51,29 +62,34 @@ impl LogReceiver {
     }
 }
 
-/// Follows one output stream of one worker, turning its lines into prefixed records.
-pub struct LinePrefixer {
+/// Follows one output stream of one worker: remembers which task is running from the
+/// markers the worker writes, and turns every other line into an event.
+pub struct OutputFollower {
+    stream: Stream,
     pid: u32,
     task_name: Option<String>,
 }
 
-impl LinePrefixer {
-    pub fn new(pid: u32) -> Self {
+impl OutputFollower {
+    pub fn new(stream: Stream, pid: u32) -> Self {
         Self {
+            stream,
             pid,
             task_name: None,
         }
     }
 
-    /// The record for one line of output, or None for a task-name marker.
-    pub fn line(&mut self, line: &str) -> Option<String> {
+    /// The event for one line of output, or None for a task-name marker.
+    pub fn line(&mut self, line: &str) -> Option<DriverEvent> {
         if let Some(name) = line.strip_prefix(TASK_NAME_MARKER) {
             self.task_name = Some(name.to_string());
             return None;
         }
-        Some(match &self.task_name {
-            Some(name) => format!("({name} pid={}) {line}", self.pid),
-            None => format!("(pid={}) {line}", self.pid),
+        Some(DriverEvent::Output {
+            stream: self.stream,
+            pid: self.pid,
+            task_name: self.task_name.clone(),
+            text: line.to_string(),
         })
     }
 }
@@ -84,11 +100,21 @@ mod tests {
 
     #[test]
     fn lines_carry_the_name_of_the_task_that_printed_them() {
-        let mut prefixer = LinePrefixer::new(77);
-        assert_eq!(prefixer.line("starting").unwrap(), "(pid=77) starting");
-        assert!(prefixer
+        let mut follower = OutputFollower::new(Stream::Stdout, 77);
+        let Some(DriverEvent::Output { task_name, pid, .. }) = follower.line("starting") else {
+            panic!("a plain line is output")
+        };
+        assert_eq!((task_name, pid), (None, 77));
+        assert!(follower
             .line(&format!("{TASK_NAME_MARKER}compute"))
             .is_none());
-        assert_eq!(prefixer.line("hello").unwrap(), "(compute pid=77) hello");
+        let Some(DriverEvent::Output {
+            task_name, text, ..
+        }) = follower.line("hello")
+        else {
+            panic!("a plain line is output")
+        };
+        assert_eq!(task_name.as_deref(), Some("compute"));
+        assert_eq!(text, "hello");
     }
 }

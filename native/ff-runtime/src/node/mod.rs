@@ -22,7 +22,7 @@ use ff_core::task::TaskSpec;
 use parking_lot::Mutex;
 use tokio::net::UnixListener;
 
-pub use self::logs::{LogRecord, Stream, TASK_NAME_MARKER};
+pub use self::logs::{DriverEvent, Stream, TASK_NAME_MARKER};
 use self::shared::{NodeShared, WaitSlot};
 pub use self::spawner::{ENV_SOCKET, ENV_WORKER_ID};
 use crate::client::{deadline, next_pause, Client, GetOutcome, Interrupt, SessionInfo};
@@ -56,7 +56,7 @@ pub struct NodeConfig {
 pub struct Node {
     shared: Arc<NodeShared>,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
-    logs: logs::LogReceiver,
+    events: logs::EventReceiver,
     client: Arc<DriverClient>,
     stopped: AtomicBool,
 }
@@ -85,10 +85,10 @@ impl Node {
         };
         let prestart = config.prestart_workers;
         let core = CoreNode::new(CoreConfig::with_total(config.resources.clone()));
-        let (log_sender, log_receiver) = logs::channel();
+        let (event_sender, event_receiver) = logs::channel();
         let shared = Arc::new(NodeShared::new(
             core,
-            log_sender,
+            event_sender,
             info.clone(),
             config,
             runtime.handle().clone(),
@@ -104,7 +104,7 @@ impl Node {
         Ok(Arc::new(Node {
             shared,
             runtime: Mutex::new(Some(runtime)),
-            logs: log_receiver,
+            events: event_receiver,
             client,
             stopped: AtomicBool::new(false),
         }))
@@ -118,9 +118,9 @@ impl Node {
         &self.shared.info
     }
 
-    /// Worker output for the driver to print: waits up to `timeout` for the first line.
-    pub fn next_logs(&self, timeout: Duration) -> Vec<LogRecord> {
-        self.logs.next_batch(timeout)
+    /// Output and notices for the driver to show: waits up to `timeout` for the first.
+    pub fn next_events(&self, timeout: Duration) -> Vec<DriverEvent> {
+        self.events.next_batch(timeout)
     }
 
     pub fn worker_pids(&self) -> Vec<u32> {

@@ -16,7 +16,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use rustc_hash::FxHashMap;
 
 use super::link::WorkerLink;
-use super::logs::{LogSender, Stream};
+use super::logs::{DriverEvent, EventSender};
 use super::NodeConfig;
 use crate::client::SessionInfo;
 use crate::convert;
@@ -66,7 +66,7 @@ enum Effect {
         tag: u64,
         result: WaitResult,
     },
-    Warn(String),
+    Tell(DriverEvent),
 }
 
 pub struct NodeShared {
@@ -75,7 +75,7 @@ pub struct NodeShared {
     pub functions: RwLock<FxHashMap<FunctionId, Bytes>>,
     /// Live worker processes by pid, so shutdown can end them.
     pub processes: Mutex<FxHashMap<WorkerId, u32>>,
-    pub logs: LogSender,
+    pub events: EventSender,
     pub info: SessionInfo,
     pub config: NodeConfig,
     pub runtime: tokio::runtime::Handle,
@@ -87,7 +87,7 @@ pub struct NodeShared {
 impl NodeShared {
     pub fn new(
         core: CoreNode,
-        logs: LogSender,
+        events: EventSender,
         info: SessionInfo,
         config: NodeConfig,
         runtime: tokio::runtime::Handle,
@@ -100,7 +100,7 @@ impl NodeShared {
             links: RwLock::new(FxHashMap::default()),
             functions: RwLock::new(FxHashMap::default()),
             processes: Mutex::new(FxHashMap::default()),
-            logs,
+            events,
             info,
             config,
             runtime,
@@ -171,7 +171,7 @@ impl NodeShared {
                 tag,
                 result,
             } => self.send(worker, &reply_message(tag, result)),
-            Effect::Warn(text) => self.logs.line(Stream::Stderr, text),
+            Effect::Tell(event) => self.events.send(event),
         }
     }
 
@@ -248,23 +248,14 @@ fn prepare(state: &mut NodeState, actions: Vec<Action>) -> Vec<Effect> {
             }
             Action::Freed(id) => tracing::trace!(%id, "object freed"),
             Action::Infeasible { task_name, request } => {
-                effects.push(Effect::Warn(infeasible_warning(&task_name, &request)))
+                effects.push(Effect::Tell(DriverEvent::Infeasible {
+                    task_name: task_name.to_string(),
+                    request: (*request).clone(),
+                }))
             }
         }
     }
     effects
-}
-
-fn infeasible_warning(task_name: &str, request: &ff_core::resources::ResourceSet) -> String {
-    let shape: Vec<String> = request
-        .iter()
-        .map(|(name, amount)| format!("'{name}': {:?}", amount.to_f64()))
-        .collect();
-    format!(
-        "Warning: The task {task_name} cannot be scheduled right now: it requires {{{}}}, \
-         which this node does not have in total. It stays pending until such resources exist.",
-        shape.join(", ")
-    )
 }
 
 /// The reply to a worker's get (values, an error, or a timeout) or wait (ready indices).

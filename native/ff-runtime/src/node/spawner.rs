@@ -10,7 +10,7 @@ use ff_core::task::EnvVars;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
-use super::logs::{LinePrefixer, LogSender, Stream};
+use super::logs::{OutputFollower, Stream};
 use super::shared::NodeShared;
 
 /// Environment variables that tell a worker how to reach its node.
@@ -105,9 +105,8 @@ async fn forward_output(
     shared: Arc<NodeShared>,
 ) {
     let open = OpenOutput::new(shared);
-    let logs: &LogSender = &open.0.logs;
     let mut reader = BufReader::new(output);
-    let mut prefixer = LinePrefixer::new(pid);
+    let mut follower = OutputFollower::new(stream, pid);
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -117,8 +116,8 @@ async fn forward_output(
                 while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                     line.pop();
                 }
-                if let Some(record) = prefixer.line(&String::from_utf8_lossy(&line)) {
-                    logs.line(stream, record);
+                if let Some(event) = follower.line(&String::from_utf8_lossy(&line)) {
+                    open.0.events.send(event);
                 }
             }
         }

@@ -1,0 +1,116 @@
+"""Behaviour that later issues own. These run on Ray now and are skipped on
+fusion-flow until their issue lands (see the `later` marker in conftest.py).
+"""
+
+import time
+
+import pytest
+from conformance_helpers import Gate, wait_for_path
+
+INIT_KWARGS = dict(num_cpus=2)
+
+
+def held(gate_path):
+    wait_for_path(gate_path, timeout=60)
+    return "finished"
+
+
+# ----------------------------------------------------------------- issue 3: actors
+
+
+@pytest.mark.later(3)
+@pytest.mark.parametrize(
+    ("name", "bases"),
+    [
+        ("ActorAlreadyExistsError", ("ValueError", "RayError")),
+        ("ActorHandleNotFoundError", ("ValueError", "RayError")),
+        ("PendingCallsLimitExceeded", ("RayError",)),
+        ("ActorUnschedulableError", ("RayError",)),
+        ("AsyncioActorExit", ("RayError",)),
+    ],
+)
+def test_actor_exception_classes(ray_api, name, bases):
+    import builtins
+
+    cls = getattr(ray_api.exceptions, name)
+    for base_name in bases:
+        base = getattr(ray_api.exceptions, base_name, None) or getattr(builtins, base_name)
+        assert issubclass(cls, base)
+
+
+@pytest.mark.later(3)
+def test_actor_keeps_state_between_calls(ray):
+    @ray.remote
+    class Counter:
+        def __init__(self):
+            self.value = 0
+
+        def increment(self):
+            self.value += 1
+            return self.value
+
+    counter = Counter.remote()
+    assert ray.get([counter.increment.remote() for _ in range(3)]) == [1, 2, 3]
+
+
+# ----------------------------------------------------------------- issue 4: shared memory
+
+
+@pytest.mark.later(4)
+def test_numpy_arrays_from_get_are_read_only(ray):
+    numpy = pytest.importorskip("numpy")
+    big = ray.get(ray.put(numpy.arange(1_000_000)))
+    assert big.flags.writeable is False
+    assert int(big[-1]) == 999_999
+    small = ray.get(ray.put(numpy.zeros(10)))
+    assert small.flags.writeable is False
+
+
+# ----------------------------------------------------------------- issue 5
+
+
+@pytest.mark.later(5)
+def test_cancel_a_running_task(ray, tmp_path):
+    gate = Gate(tmp_path)
+    ref = ray.remote(held).remote(gate.path)
+    time.sleep(0.5)
+    ray.cancel(ref)
+    try:
+        with pytest.raises(ray.exceptions.TaskCancelledError):
+            ray.get(ref, timeout=60)
+    finally:
+        gate.open()
+
+
+@pytest.mark.later(5)
+def test_streaming_generator(ray):
+    @ray.remote(num_returns="streaming")
+    def count(n):
+        # Not `yield from range(n)`: Ray's generator machinery calls .send() on
+        # the delegated iterator and a range iterator has none.
+        for i in range(n):  # noqa: UP028
+            yield i
+
+    generator = count.remote(3)
+    assert [ray.get(ref) for ref in generator] == [0, 1, 2]
+    assert issubclass(ray.exceptions.ObjectRefStreamEndOfStreamError, ray.exceptions.RayError)
+
+
+# ----------------------------------------------------------------- issue 6
+
+
+@pytest.mark.later(6)
+def test_placement_group_schedules_a_task(ray):
+    util = ray.util
+    group = util.placement_group([{"CPU": 1}])
+    assert ray.get(group.ready(), timeout=60) is not None
+    strategy = util.scheduling_strategies.PlacementGroupSchedulingStrategy(group)
+
+    @ray.remote
+    def inside():
+        return ray.get_runtime_context().get_placement_group_id()
+
+    assert ray.get(inside.options(scheduling_strategy=strategy).remote(), timeout=60) == (
+        group.id.hex()
+    )
+    util.remove_placement_group(group)
