@@ -3,9 +3,15 @@
 Use it as ``import fusion_flow.ray_compat as ray``.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("fusion-flow")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+def __getattr__(name: str):  # no typing import here: every worker imports this package
+    # Looked up on demand: package metadata is slow to import, and every worker imports
+    # this package at start-up.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("fusion-flow")
+        except PackageNotFoundError:  # a source tree that is not installed
+            return "0+unknown"
+    raise AttributeError(f"module 'fusion_flow' has no attribute {name!r}")

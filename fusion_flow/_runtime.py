@@ -7,19 +7,16 @@ held here and nowhere else.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
-import concurrent.futures
 import os
 import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from fusion_flow import _native
-from fusion_flow._driver_output import DriverOutput
 
 # When this process started using fusion-flow (Ray's notices count time from here).
 _IMPORTED_AT = time.monotonic()
@@ -64,7 +61,7 @@ class Runtime:
         self._functions: set = set()
         self._functions_lock = threading.Lock()
         self._printer: Optional[threading.Thread] = None
-        self._output = DriverOutput(started_at=_IMPORTED_AT)
+        self._output: Any = None  # a DriverOutput, once the driver shows worker output
         self._stopping = threading.Event()
 
     def ensure_function(self, function_id: bytes, pickled: bytes) -> None:
@@ -78,6 +75,9 @@ class Runtime:
 
     def start_printer(self) -> None:
         """Shows worker output and notices on this (the driver's) terminal."""
+        from fusion_flow._driver_output import DriverOutput
+
+        self._output = DriverOutput(started_at=_IMPORTED_AT)
         self._printer = threading.Thread(
             target=self._print_events, name="fusion-flow-output", daemon=True
         )
@@ -174,8 +174,11 @@ def _rebuild_object_ref(binary: bytes) -> _native.ObjectRef:
     return runtime.native.ref_from_binary(binary)
 
 
-def _object_ref_future(ref: _native.ObjectRef) -> concurrent.futures.Future:
-    """A future resolved (on a helper thread) with the ref's value or exception."""
+def _object_ref_future(ref: _native.ObjectRef) -> Any:
+    """A ``concurrent.futures.Future`` resolved (on a helper thread) with the ref's value or
+    exception."""
+    import concurrent.futures
+
     from fusion_flow import _values
 
     future: concurrent.futures.Future = concurrent.futures.Future()
@@ -196,7 +199,9 @@ def _object_ref_future(ref: _native.ObjectRef) -> concurrent.futures.Future:
     return future
 
 
-def _object_ref_awaitable(ref: _native.ObjectRef) -> asyncio.Future:
+def _object_ref_awaitable(ref: _native.ObjectRef) -> Any:
+    import asyncio
+
     return asyncio.wrap_future(_object_ref_future(ref))
 
 

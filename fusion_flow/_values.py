@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any, List, Optional
 
 from fusion_flow import _native, _serialization
-from fusion_flow._task_errors import load_task_error
-from fusion_flow.ray_compat import exceptions
 
 
 def error_from_payload(payload: _native.ErrorPayload, object_ref: Any = None) -> BaseException:
     """The exception a stored error raises in ``get``."""
+    # Imported here: only failures need them, and workers start faster without.
+    from fusion_flow._task_errors import load_task_error
+    from fusion_flow.ray_compat import exceptions
+
     kind = payload.kind
     if kind == "task_error":
         return load_task_error(payload.data)
@@ -35,7 +37,9 @@ def get_values(runtime: Any, refs: List[_native.ObjectRef], timeout: Optional[fl
     """The values of ``refs``, raising the first error met or GetTimeoutError."""
     result = runtime.native.get(refs, timeout)
     if result is None:
-        raise exceptions.GetTimeoutError("Get timed out: some object(s) not ready.")
+        from fusion_flow.ray_compat.exceptions import GetTimeoutError
+
+        raise GetTimeoutError("Get timed out: some object(s) not ready.")
     if type(result) is not list:
         raise error_from_payload(result)
     loads = _serialization.loads

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Tuple
 
-from fusion_flow import _serialization, _values
+from fusion_flow import _runtime, _serialization, _values
 from fusion_flow._native import ObjectRef
 from fusion_flow.ray_compat import exceptions
 from fusion_flow.ray_compat.session import ensure_runtime
@@ -86,23 +86,30 @@ def wait(
         )
     if timeout is not None and timeout < 0:
         raise ValueError(f"The 'timeout' argument must be nonnegative. Received {timeout}")
-    if set(map(type, ray_waitables)) - {ObjectRef}:
-        bad = next(w for w in ray_waitables if not isinstance(w, ObjectRef))
-        raise TypeError(
-            "wait() expected a list of ray.ObjectRef or ray.ObjectRefGenerator, "
-            f"got list containing {type(bad)}"
-        )
-    runtime = ensure_runtime()
+    runtime = _runtime.current()
+    if runtime is None:
+        _check_waitables(ray_waitables)  # Ray checks these before it starts itself
+        runtime = ensure_runtime()
     if not ray_waitables:
         return [], []
     outcome = runtime.native.wait_split(ray_waitables, num_returns, timeout)
+    if type(outcome) is tuple:
+        return outcome
+    if outcome < 0:
+        _check_waitables(ray_waitables)
     if outcome == 1:
         raise ValueError("Wait requires a list of unique ray_waitables.")
-    if outcome == 2:
-        if num_returns <= 0:
-            raise ValueError(f"Invalid number of objects to return {num_returns}.")
-        raise ValueError(
-            "num_returns cannot be greater than the number of ray_waitables provided to ray.wait."
-        )
-    ready, remaining = outcome
-    return ready, remaining
+    if num_returns <= 0:
+        raise ValueError(f"Invalid number of objects to return {num_returns}.")
+    raise ValueError(
+        "num_returns cannot be greater than the number of ray_waitables provided to ray.wait."
+    )
+
+
+def _check_waitables(ray_waitables: list) -> None:
+    for waitable in ray_waitables:
+        if not isinstance(waitable, ObjectRef):
+            raise TypeError(
+                "wait() expected a list of ray.ObjectRef or ray.ObjectRefGenerator, "
+                f"got list containing {type(waitable)}"
+            )

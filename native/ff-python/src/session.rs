@@ -231,9 +231,10 @@ impl Session {
         })
     }
 
-    /// `wait` as Ray returns it: (ready refs, other refs), both in input order. Returns 1
-    /// instead when a ref repeats and 2 when `num_returns` is not in 1..=len, checked in
-    /// that order, so the caller raises Ray's errors.
+    /// `wait` as Ray returns it: (ready refs, other refs), both in input order. Instead of
+    /// the lists it returns an int for bad input, checked in this order: -1-i when item i is
+    /// not an ObjectRef, 1 when a ref repeats, 2 when `num_returns` is not in 1..=len; the
+    /// caller raises Ray's errors.
     #[pyo3(signature = (refs, num_returns, timeout))]
     fn wait_split(
         &self,
@@ -242,36 +243,62 @@ impl Session {
         num_returns: i64,
         timeout: Option<f64>,
     ) -> PyResult<Py<PyAny>> {
+        let code = |value: i64| -> PyResult<Py<PyAny>> {
+            Ok(value.into_pyobject(py)?.into_any().unbind())
+        };
         let mut ids = Vec::with_capacity(refs.len());
-        let mut seen = FxHashSet::default();
-        for item in refs.iter() {
-            let id = item.cast::<ObjectRef>()?.get().id;
-            if !seen.insert(id) {
-                return Ok(1i32.into_pyobject(py)?.into_any().unbind());
+        for (index, item) in refs.iter().enumerate() {
+            match item.cast::<ObjectRef>() {
+                Ok(object_ref) => ids.push(object_ref.get().id),
+                Err(_) => return code(-1 - index as i64),
             }
-            ids.push(id);
+        }
+        let mut seen = FxHashSet::with_capacity_and_hasher(ids.len(), Default::default());
+        if !ids.iter().all(|id| seen.insert(*id)) {
+            return code(1);
         }
         if num_returns <= 0 || num_returns as usize > ids.len() {
-            return Ok(2i32.into_pyobject(py)?.into_any().unbind());
+            return code(2);
         }
-        let client = self.client().clone();
         let wanted = num_returns as usize;
-        let ready = blocking(py, move |interrupt| {
-            client.wait(ids, wanted, self::timeout(timeout), interrupt)
-        })?;
-        let (ready_refs, other_refs) = (PyList::empty(py), PyList::empty(py));
-        let mut next_ready = ready.iter().take(wanted).peekable();
-        for (index, item) in refs.iter().enumerate() {
-            if next_ready.peek().is_some_and(|r| **r as usize == index) {
-                next_ready.next();
-                ready_refs.append(item)?;
-            } else {
-                other_refs.append(item)?;
-            }
+        let client = self.client().clone();
+        // In the driver most waits find enough already ready: answer those in place,
+        // without releasing the GIL (a worker would pay a round trip for it).
+        let mut ready = Vec::new();
+        if self.is_driver() || timeout == Some(0.0) {
+            ready = client
+                .wait(ids.clone(), wanted, Some(Duration::ZERO), &mut || false)
+                .map_err(to_py)?;
         }
-        Ok(PyTuple::new(py, [ready_refs, other_refs])?
-            .into_any()
-            .unbind())
+        if ready.len() < wanted && timeout != Some(0.0) {
+            ready = blocking(py, move |interrupt| {
+                client.wait(ids, wanted, self::timeout(timeout), interrupt)
+            })?;
+        }
+        ready.truncate(wanted);
+        let ready_refs = PyList::empty(py);
+        let mut others: Option<Bound<'_, PyList>> = None;
+        let mut start = 0usize;
+        // The refs between ready ones, copied a slice at a time.
+        for index in ready
+            .iter()
+            .map(|i| *i as usize)
+            .chain(std::iter::once(refs.len()))
+        {
+            if index > start {
+                let gap = refs.get_slice(start, index);
+                others = Some(match others {
+                    None => gap,
+                    Some(list) => list.add(gap)?.cast_into::<PyList>()?,
+                });
+            }
+            if index < refs.len() {
+                ready_refs.append(refs.get_item(index)?)?;
+            }
+            start = index + 1;
+        }
+        let others = others.unwrap_or_else(|| PyList::empty(py));
+        Ok(PyTuple::new(py, [ready_refs, others])?.into_any().unbind())
     }
 
     /// (total, available) resources of the node.
