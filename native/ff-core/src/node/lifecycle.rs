@@ -1,0 +1,151 @@
+//! Worker processes: start-up, connection, death, idling, and blocking in gets.
+
+use std::sync::Arc;
+
+use super::*;
+
+impl Node {
+    /// Starts `count` workers of the job's own environment ahead of any task.
+    pub fn prestart_workers(&mut self, count: u32, out: &mut Vec<Action>) {
+        for _ in 0..count {
+            let worker = self.workers.add_starting(EnvId::DEFAULT);
+            out.push(Action::StartWorker {
+                worker,
+                env: EnvId::DEFAULT,
+            });
+        }
+    }
+
+    /// A started worker connected. Returns its client id.
+    pub fn worker_connected(
+        &mut self,
+        worker: WorkerId,
+        out: &mut Vec<Action>,
+    ) -> Result<ClientId, CoreError> {
+        let client = self
+            .workers
+            .mark_connected(worker, self.tick)
+            .ok_or(CoreError::UnknownWorker(worker))?;
+        if let Some(env) = self.workers.get(worker).map(|w| w.env) {
+            self.startup_failures.remove(&env);
+        }
+        self.schedule(out);
+        Ok(client)
+    }
+
+    /// A worker process ended (or its connection broke). `detail` says how, for error text.
+    pub fn worker_died(&mut self, worker_id: WorkerId, detail: &str, out: &mut Vec<Action>) {
+        let Some(worker) = self.workers.remove(worker_id) else {
+            return;
+        };
+        let mut work = StoreWork::new();
+        match worker.state {
+            WorkerState::Starting => self.note_startup_failure(worker.env, detail, &mut work, out),
+            WorkerState::Busy(running) => {
+                self.release_grant(&running);
+                if let Some(task) = self.tasks.remove(&running.task) {
+                    if task.may_retry() {
+                        self.requeue(task);
+                    } else {
+                        let error = Payload::system_error(ErrorKind::WorkerCrashed, detail);
+                        self.fail_task_entry(task, Arc::new(error), &mut work, out);
+                    }
+                }
+            }
+            WorkerState::Idle { .. } | WorkerState::Retiring => {}
+        }
+        self.drop_waiters_of(worker.client);
+        let mut freed = Vec::new();
+        self.objects.release_client(worker.client, &mut freed);
+        out.extend(freed.into_iter().map(Action::Freed));
+        self.store_all(work, out);
+        self.schedule(out);
+    }
+
+    /// Advances the idle clock; workers idle for a while beyond the soft limit are stopped.
+    pub fn tick(&mut self, out: &mut Vec<Action>) {
+        self.tick += 1;
+        let live = self.workers.live_count();
+        let excess = live.saturating_sub(self.config.worker_soft_limit as usize);
+        if excess == 0 {
+            return;
+        }
+        let idle_for = self.config.idle_ticks_before_stop;
+        let mut idle: Vec<(bool, u64, WorkerId)> = self
+            .workers
+            .iter()
+            .filter_map(|w| match w.state {
+                WorkerState::Idle { since_tick } if since_tick + idle_for <= self.tick => {
+                    Some((w.env == EnvId::DEFAULT, since_tick, w.id))
+                }
+                _ => None,
+            })
+            .collect();
+        // Workers of task-specific environments go first, then the longest idle.
+        idle.sort();
+        for (_, _, worker) in idle.into_iter().take(excess) {
+            self.workers.retire(worker);
+            out.push(Action::StopWorker { worker });
+        }
+    }
+
+    pub(super) fn note_startup_failure(
+        &mut self,
+        env: EnvId,
+        detail: &str,
+        work: &mut StoreWork,
+        out: &mut Vec<Action>,
+    ) {
+        let failures = self.startup_failures.entry(env).or_default();
+        *failures += 1;
+        if *failures < self.config.max_startup_failures {
+            return;
+        }
+        self.startup_failures.remove(&env);
+        let stranded: Vec<TaskId> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.state == TaskState::Queued && self.queues.class(t.class).env == env)
+            .map(|(id, _)| *id)
+            .collect();
+        let message = format!("a worker process could not start: {detail}");
+        let error = Arc::new(Payload::system_error(ErrorKind::SystemError, message));
+        for task_id in stranded {
+            let task = self.tasks.remove(&task_id).expect("collected above");
+            self.fail_task_entry(task, error.clone(), work, out);
+        }
+    }
+
+    pub(super) fn release_grant(&mut self, running: &Running) {
+        self.available.add_all(&running.grant.resources);
+        if running.blocked > 0 {
+            // Its CPUs were lent back when it blocked.
+            let cpus = running.grant.resources.get(CPU);
+            self.available.add(CPU, Quantity::ZERO - cpus);
+        }
+        self.gpus.release(&running.grant.gpus);
+    }
+
+    pub(super) fn block_worker(&mut self, worker: WorkerId, out: &mut Vec<Action>) {
+        let Some(running) = self.workers.get_mut(worker).and_then(|w| w.running_mut()) else {
+            return;
+        };
+        running.blocked += 1;
+        if running.blocked == 1 {
+            let cpus = running.grant.resources.get(CPU);
+            self.available.add(CPU, cpus);
+            self.schedule(out);
+        }
+    }
+
+    pub(super) fn unblock_worker(&mut self, worker: WorkerId) {
+        let Some(running) = self.workers.get_mut(worker).and_then(|w| w.running_mut()) else {
+            return;
+        };
+        running.blocked = running.blocked.saturating_sub(1);
+        if running.blocked == 0 {
+            let cpus = running.grant.resources.get(CPU);
+            self.available.add(CPU, Quantity::ZERO - cpus);
+        }
+    }
+}

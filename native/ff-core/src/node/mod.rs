@@ -1,0 +1,288 @@
+//! The node as one state machine: tasks, objects, workers and resources.
+//!
+//! Every event (a submission, a result, a worker connecting or dying, a get) is a method that
+//! changes the state and appends [`Action`]s for the runtime to carry out: send a task to a
+//! worker, start or stop a process, wake a waiting get. Nothing here does I/O or reads a clock,
+//! so every path can be driven and checked directly in tests.
+//!
+//! The events are grouped by concern: `tasks` (submission, results, stored values),
+//! `lifecycle` (worker processes), `waiting` (gets and waits), `scheduling` (handing queued
+//! tasks to workers).
+
+mod lifecycle;
+mod scheduling;
+mod tasks;
+mod waiting;
+
+use waiting::Waiter;
+pub use waiting::{WaitKind, WaitResult, WaitStart};
+
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::error::CoreError;
+use crate::ids::{ObjectId, TaskId, WorkerId};
+use crate::object::{ErrorKind, Payload, StoredObject};
+use crate::object_table::{ClientId, Lookup, ObjectTable, Status, WaiterId};
+use crate::queues::{ClassId, ReadyQueues};
+use crate::resources::{GpuSlots, Quantity, ResourceSet, CPU, GPU};
+use crate::task::{EnvVars, TaskSpec};
+use crate::workers::{EnvId, Grant, Running, WorkerPool, WorkerState};
+
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Everything the node offers: CPU, GPU, memory and custom resources.
+    pub total: ResourceSet,
+    /// Idle workers beyond this many are stopped after `idle_ticks_before_stop` ticks.
+    pub worker_soft_limit: u32,
+    /// Worker processes that may be starting at once.
+    pub max_starting_workers: u32,
+    /// Consecutive start-up failures of one environment after which its queued tasks fail.
+    pub max_startup_failures: u32,
+    pub idle_ticks_before_stop: u64,
+}
+
+impl NodeConfig {
+    pub fn with_total(total: ResourceSet) -> Self {
+        let cpus = total.get(CPU).to_f64().ceil().max(1.0) as u32;
+        Self {
+            total,
+            worker_soft_limit: cpus,
+            max_starting_workers: cpus.max(2),
+            max_startup_failures: 3,
+            idle_ticks_before_stop: 2,
+        }
+    }
+}
+
+/// A task handed to a worker, with everything the worker needs to run it.
+#[derive(Debug, Clone)]
+pub struct Dispatch {
+    pub worker: WorkerId,
+    pub spec: TaskSpec,
+    /// Values of `spec.arg_refs`, in order.
+    pub arg_values: Vec<StoredObject>,
+    /// The worker has not run this function before: send its definition along.
+    pub send_function: bool,
+    pub assigned: Arc<ResourceSet>,
+    pub gpu_ids: Vec<u32>,
+    /// 0 for the first attempt, then one more per retry.
+    pub attempt: u32,
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    Dispatch(Box<Dispatch>),
+    StartWorker {
+        worker: WorkerId,
+        env: EnvId,
+    },
+    /// Tell a worker to exit once it is idle (max_calls reached, or too many idle workers).
+    StopWorker {
+        worker: WorkerId,
+    },
+    /// A pending get or wait finished; `tag` is what its client asked to be told.
+    WaiterDone {
+        waiter: WaiterId,
+        client: ClientId,
+        tag: u64,
+        result: WaitResult,
+    },
+    /// No holder is left: the object's memory can go.
+    Freed(ObjectId),
+    /// No amount of waiting gives this task the resources it asks for.
+    Infeasible {
+        task_name: Arc<str>,
+        request: Arc<ResourceSet>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TaskState {
+    WaitingForArgs(u32),
+    Queued,
+    Running(WorkerId),
+}
+
+#[derive(Debug)]
+struct TaskEntry {
+    spec: TaskSpec,
+    class: ClassId,
+    state: TaskState,
+    attempt: u32,
+}
+
+impl TaskEntry {
+    fn may_retry(&self) -> bool {
+        let max = self.spec.options.max_retries;
+        max < 0 || self.attempt < max as u32
+    }
+}
+
+#[derive(Debug, Default)]
+struct EnvTable {
+    ids: FxHashMap<Arc<EnvVars>, EnvId>,
+    vars: Vec<Arc<EnvVars>>,
+}
+
+impl EnvTable {
+    fn new() -> Self {
+        let default = Arc::new(EnvVars::new());
+        let mut ids = FxHashMap::default();
+        ids.insert(default.clone(), EnvId::DEFAULT);
+        Self {
+            ids,
+            vars: vec![default],
+        }
+    }
+
+    fn intern(&mut self, vars: &Arc<EnvVars>) -> EnvId {
+        if vars.is_empty() {
+            return EnvId::DEFAULT;
+        }
+        if let Some(id) = self.ids.get(vars) {
+            return *id;
+        }
+        let id = EnvId(self.vars.len() as u32);
+        self.vars.push(vars.clone());
+        self.ids.insert(vars.clone(), id);
+        id
+    }
+}
+
+#[derive(Debug)]
+pub struct Node {
+    config: NodeConfig,
+    objects: ObjectTable,
+    tasks: FxHashMap<TaskId, TaskEntry>,
+    queues: ReadyQueues,
+    available: ResourceSet,
+    gpus: GpuSlots,
+    workers: WorkerPool,
+    envs: EnvTable,
+    waiters: FxHashMap<WaiterId, Waiter>,
+    next_waiter: u64,
+    tick: u64,
+    warned_infeasible: FxHashSet<ClassId>,
+    startup_failures: FxHashMap<EnvId, u32>,
+}
+
+/// A stored value waiting to be handed to the object table (see `store_all`).
+type StoreWork = Vec<(ObjectId, StoredObject)>;
+
+impl Node {
+    pub fn new(config: NodeConfig) -> Self {
+        let gpu_count = config.total.get(GPU).to_f64().floor() as u32;
+        Self {
+            available: config.total.clone(),
+            gpus: GpuSlots::new(gpu_count),
+            config,
+            objects: ObjectTable::new(),
+            tasks: FxHashMap::default(),
+            queues: ReadyQueues::new(),
+            workers: WorkerPool::new(),
+            envs: EnvTable::new(),
+            waiters: FxHashMap::default(),
+            next_waiter: 1,
+            tick: 0,
+            warned_infeasible: FxHashSet::default(),
+            startup_failures: FxHashMap::default(),
+        }
+    }
+
+    pub fn total(&self) -> &ResourceSet {
+        &self.config.total
+    }
+
+    /// Free resources, never below zero (a worker back from a get may briefly over-subscribe).
+    pub fn available(&self) -> ResourceSet {
+        ResourceSet::from_pairs(
+            self.available
+                .iter()
+                .filter(|(_, amount)| *amount > Quantity::ZERO),
+        )
+    }
+
+    pub fn objects(&self) -> &ObjectTable {
+        &self.objects
+    }
+
+    pub fn lookup(&self, id: ObjectId) -> Lookup {
+        self.objects.lookup(id)
+    }
+
+    pub fn env_vars(&self, env: EnvId) -> Arc<EnvVars> {
+        self.envs.vars[env.0 as usize].clone()
+    }
+
+    pub fn task_count(&self) -> usize {
+        self.tasks.len()
+    }
+
+    pub fn worker_count(&self) -> usize {
+        self.workers.len()
+    }
+
+    pub fn worker_client(&self, worker: WorkerId) -> Option<ClientId> {
+        self.workers.get(worker).map(|w| w.client)
+    }
+
+    /// The worker process behind a client, if the client is a worker.
+    pub fn worker_of(&self, client: ClientId) -> Option<WorkerId> {
+        self.workers.by_client(client)
+    }
+
+    /// The task a worker is running, if any.
+    pub fn running_task(&self, worker: WorkerId) -> Option<TaskId> {
+        self.workers
+            .get(worker)
+            .and_then(|w| w.running())
+            .map(|r| r.task)
+    }
+
+    /// Checks the bookkeeping that must always hold; for tests.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut accounted = self.available.clone();
+        for worker in self.workers.iter() {
+            if let WorkerState::Busy(running) = &worker.state {
+                accounted.add_all(&running.grant.resources);
+                if running.blocked > 0 {
+                    accounted.add(CPU, Quantity::ZERO - running.grant.resources.get(CPU));
+                }
+                match self.tasks.get(&running.task).map(|t| t.state) {
+                    Some(TaskState::Running(w)) if w == worker.id => {}
+                    other => return Err(format!("{} runs a task in state {other:?}", worker.id)),
+                }
+            }
+        }
+        if accounted != self.config.total {
+            return Err(format!(
+                "resources leak: {accounted:?} != {:?}",
+                self.config.total
+            ));
+        }
+        let queued = self
+            .tasks
+            .values()
+            .filter(|t| t.state == TaskState::Queued)
+            .count();
+        if queued != self.queues.queued() {
+            return Err(format!(
+                "{queued} tasks queued but {} in queues",
+                self.queues.queued()
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn lost_object(id: ObjectId) -> StoredObject {
+    Arc::new(Payload::system_error(
+        ErrorKind::ObjectLost,
+        format!(
+            "Object {} is not available: it was freed or never existed.",
+            id.hex()
+        ),
+    ))
+}

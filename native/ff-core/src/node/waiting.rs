@@ -1,0 +1,214 @@
+//! Gets and waits: finishing at once when values are there, or waiting for them.
+
+use super::*;
+
+/// How a get or wait ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitResult {
+    /// A get: every value, in request order.
+    Values(Vec<StoredObject>),
+    /// A get stopped at the first error it met.
+    Failed(StoredObject),
+    /// A wait: indices (in request order) of the first `num_returns` objects that are ready
+    /// (fewer when the wait timed out).
+    Ready(Vec<u32>),
+    /// A get whose time ran out.
+    TimedOut,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitKind {
+    /// All values, failing fast on the first error.
+    Get,
+    /// Until `num_returns` objects are ready.
+    Wait { num_returns: usize },
+}
+
+#[derive(Debug)]
+pub enum WaitStart {
+    Done(WaitResult),
+    Pending(WaiterId),
+}
+
+#[derive(Debug)]
+pub(super) struct Waiter {
+    client: ClientId,
+    tag: u64,
+    ids: Vec<ObjectId>,
+    kind: WaitKind,
+    /// Values still needed before the waiter is done.
+    remaining: usize,
+    /// The worker this waiter blocks, which lends its CPUs back meanwhile.
+    blocks: Option<WorkerId>,
+}
+
+impl Node {
+    /// Starts a get or wait. When it cannot finish now and `block` is set, it waits: the
+    /// result arrives later as [`Action::WaiterDone`] (or from [`Node::cancel_waiter`]).
+    /// A worker that waits lends its CPUs back to the node meanwhile.
+    pub fn get_or_wait(
+        &mut self,
+        client: ClientId,
+        tag: u64,
+        ids: Vec<ObjectId>,
+        kind: WaitKind,
+        block: bool,
+        out: &mut Vec<Action>,
+    ) -> WaitStart {
+        let mut pending: Vec<ObjectId> = Vec::new();
+        // Duplicates are allowed in a get; long lists are deduplicated with a set.
+        let mut seen = (ids.len() > 16).then(FxHashSet::<ObjectId>::default);
+        let mut ready = 0usize;
+        for id in &ids {
+            match self.objects.status(*id) {
+                Status::Failed if kind == WaitKind::Get => {
+                    let Lookup::Ready(value) = self.objects.lookup(*id) else {
+                        unreachable!()
+                    };
+                    return WaitStart::Done(WaitResult::Failed(value));
+                }
+                Status::Unknown if kind == WaitKind::Get => {
+                    return WaitStart::Done(WaitResult::Failed(lost_object(*id)));
+                }
+                Status::Ready | Status::Failed | Status::Unknown => {
+                    ready += 1;
+                    if let WaitKind::Wait { num_returns } = kind {
+                        if ready >= num_returns {
+                            // Enough already: the first `num_returns` ready are the answer.
+                            return WaitStart::Done(self.wait_result(&ids, kind));
+                        }
+                    }
+                }
+                Status::Pending => {
+                    let new = match &mut seen {
+                        Some(seen) => seen.insert(*id),
+                        None => !pending.contains(id),
+                    };
+                    if new {
+                        pending.push(*id);
+                    }
+                }
+            }
+        }
+        let remaining = match kind {
+            WaitKind::Get => pending.len(),
+            WaitKind::Wait { num_returns } => num_returns.saturating_sub(ready),
+        };
+        if remaining == 0 {
+            return WaitStart::Done(self.wait_result(&ids, kind));
+        }
+        if !block {
+            return WaitStart::Done(match kind {
+                WaitKind::Get => WaitResult::TimedOut,
+                WaitKind::Wait { .. } => self.wait_result(&ids, kind),
+            });
+        }
+        let waiter = WaiterId(self.next_waiter);
+        self.next_waiter += 1;
+        for id in &pending {
+            self.objects.add_waiter(*id, waiter);
+        }
+        let blocks = self.workers.by_client(client);
+        self.waiters.insert(
+            waiter,
+            Waiter {
+                client,
+                tag,
+                ids,
+                kind,
+                remaining,
+                blocks,
+            },
+        );
+        if let Some(worker) = blocks {
+            self.block_worker(worker, out);
+        }
+        WaitStart::Pending(waiter)
+    }
+
+    /// Ends a waiter early (its timeout passed). Returns its result, or None if it had
+    /// already finished (its result was or will be delivered as `WaiterDone`).
+    pub fn cancel_waiter(&mut self, waiter: WaiterId, out: &mut Vec<Action>) -> Option<WaitResult> {
+        let entry = self.remove_waiter(waiter)?;
+        if let Some(worker) = entry.blocks {
+            self.unblock_worker(worker);
+        }
+        self.schedule(out);
+        Some(match entry.kind {
+            WaitKind::Get => WaitResult::TimedOut,
+            WaitKind::Wait { .. } => self.wait_result(&entry.ids, entry.kind),
+        })
+    }
+
+    pub(super) fn advance_waiter(
+        &mut self,
+        waiter: WaiterId,
+        value: &StoredObject,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(entry) = self.waiters.get_mut(&waiter) else {
+            return;
+        };
+        let result = if entry.kind == WaitKind::Get && value.is_error() {
+            Some(WaitResult::Failed(value.clone()))
+        } else {
+            entry.remaining -= 1;
+            (entry.remaining == 0)
+                .then_some(())
+                .map(|()| (entry.ids.clone(), entry.kind))
+                .map(|(ids, kind)| self.wait_result(&ids, kind))
+        };
+        let Some(result) = result else { return };
+        let entry = self.remove_waiter(waiter).expect("present above");
+        if let Some(worker) = entry.blocks {
+            self.unblock_worker(worker);
+        }
+        out.push(Action::WaiterDone {
+            waiter,
+            client: entry.client,
+            tag: entry.tag,
+            result,
+        });
+    }
+
+    pub(super) fn remove_waiter(&mut self, waiter: WaiterId) -> Option<Waiter> {
+        let entry = self.waiters.remove(&waiter)?;
+        for id in &entry.ids {
+            self.objects.remove_waiter(*id, waiter);
+        }
+        Some(entry)
+    }
+
+    pub(super) fn drop_waiters_of(&mut self, client: ClientId) {
+        let gone: Vec<WaiterId> = self
+            .waiters
+            .iter()
+            .filter(|(_, w)| w.client == client)
+            .map(|(id, _)| *id)
+            .collect();
+        for waiter in gone {
+            self.remove_waiter(waiter);
+        }
+    }
+
+    pub(super) fn wait_result(&self, ids: &[ObjectId], kind: WaitKind) -> WaitResult {
+        match kind {
+            WaitKind::Get => WaitResult::Values(
+                ids.iter()
+                    .map(|id| match self.objects.lookup(*id) {
+                        Lookup::Ready(value) => value,
+                        Lookup::Pending | Lookup::Unknown => lost_object(*id),
+                    })
+                    .collect(),
+            ),
+            WaitKind::Wait { num_returns } => WaitResult::Ready(
+                ids.iter()
+                    .enumerate()
+                    .filter(|(_, id)| self.objects.status(**id) != Status::Pending)
+                    .map(|(index, _)| index as u32)
+                    .take(num_returns)
+                    .collect(),
+            ),
+        }
+    }
+}
