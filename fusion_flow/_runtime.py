@@ -21,6 +21,13 @@ from fusion_flow import _native
 # When this process started using fusion-flow (Ray's notices count time from here).
 _IMPORTED_AT = time.monotonic()
 
+# How a worker starts: with the directory holding the driver's own fusion_flow first on its
+# path (``python -m`` would put the working directory first, and a source checkout there
+# would shadow the installed package), then the worker's main loop.
+_WORKER_BOOTSTRAP = (
+    "import sys; sys.path[0] = sys.argv[1]; from fusion_flow._worker import main; main()"
+)
+
 _session: Optional[Runtime] = None
 _session_lock = threading.RLock()
 
@@ -114,7 +121,7 @@ def start_driver(settings: DriverSettings) -> Runtime:
             resources=settings.resources,
             namespace=settings.namespace,
             worker_program=sys.executable,
-            worker_args=["-m", "fusion_flow._worker"],
+            worker_args=["-c", _WORKER_BOOTSTRAP, _package_root()],
             worker_env=_worker_environment(settings.job_env),
             worker_cwd=os.getcwd(),
             log_to_driver=settings.log_to_driver,
@@ -147,6 +154,11 @@ def shutdown() -> None:
 
 
 atexit.register(shutdown)
+
+
+def _package_root() -> str:
+    """The directory holding the fusion_flow package this process runs (with its extension)."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(_native.__file__)))
 
 
 def _worker_environment(job_env: Dict[str, str]) -> List[tuple]:

@@ -1,4 +1,4 @@
-"""Worker process entry point: ``python -m fusion_flow._worker``.
+"""Worker process entry point (see ``_runtime._WORKER_BOOTSTRAP`` for how it is started).
 
 The node starts this with its socket and the worker's id in the environment. The worker
 connects, then runs the tasks it is handed on its main thread, one at a time.
@@ -151,6 +151,10 @@ class Executor:
 
 
 def main() -> None:
+    # As in Ray, user code may import modules from the driver's working directory (which is
+    # this worker's too); it goes after the paths the driver had.
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
     runtime = _runtime.connect_worker(
@@ -159,5 +163,5 @@ def main() -> None:
     Executor(runtime).serve()
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # also runnable as python -m fusion_flow._worker
     main()

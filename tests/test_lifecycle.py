@@ -131,3 +131,27 @@ def test_workers_get_their_own_process_group():
         return os.getpgid(0)
 
     assert ray.get(group.remote()) != os.getpgid(0)
+
+
+def test_workers_use_the_drivers_fusion_flow_even_with_another_copy_in_the_cwd(tmp_path):
+    # A decoy package where `python -m` would look first (the working directory).
+    decoy = tmp_path / "cwd" / "fusion_flow"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise ImportError('the decoy package was imported')\n")
+    script = tmp_path / "driver.py"
+    script.write_text(
+        "import fusion_flow.ray_compat as ray\n"
+        "ray.init(num_cpus=1)\n"
+        "print(ray.get(ray.remote(lambda: 'real package').remote(), timeout=60))\n"
+        "ray.shutdown()\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=decoy.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "real package"
+    assert "decoy" not in completed.stderr
