@@ -155,3 +155,38 @@ def test_workers_use_the_drivers_fusion_flow_even_with_another_copy_in_the_cwd(t
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "real package"
     assert "decoy" not in completed.stderr
+
+
+def test_ctrl_c_interrupts_a_blocked_get_and_the_runtime_still_shuts_down_cleanly(tmp_path):
+    script = tmp_path / "driver.py"
+    script.write_text(
+        "import json, time\n"
+        "import fusion_flow.ray_compat as ray\n"
+        "from fusion_flow import _runtime\n"
+        "ray.init(num_cpus=1)\n"
+        "@ray.remote\n"
+        "def forever():\n"
+        "    time.sleep(600)\n"
+        "ref = forever.remote()\n"
+        "ray.wait([ref], timeout=1.0)\n"
+        "print(json.dumps(_runtime.current().native.worker_pids()), flush=True)\n"
+        "try:\n"
+        "    ray.get(ref)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n"
+        "print(ray.get(ray.put('still usable')), flush=True)\n"
+    )
+    import json
+
+    driver = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    workers = json.loads(driver.stdout.readline())
+    time.sleep(0.5)  # the driver is blocked in get by now
+    started = time.monotonic()
+    driver.send_signal(signal.SIGINT)
+    out, err = driver.communicate(timeout=30)
+    assert time.monotonic() - started < 5.0, "Ctrl-C took too long to interrupt get"
+    assert out.splitlines() == ["interrupted", "still usable"], err
+    assert driver.returncode == 0, err
+    assert _wait_gone(workers) == []
