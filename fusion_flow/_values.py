@@ -26,12 +26,6 @@ def error_from_payload(payload: _native.ErrorPayload, object_ref: Any = None) ->
     return exceptions.RaySystemError(payload.message)
 
 
-def value_of(stored: Any) -> Any:
-    """A task argument's value; an error stored in its place is raised."""
-    if type(stored) is bytes:
-        return _serialization.loads(stored)
-    raise error_from_payload(stored)
-
 
 def get_values(runtime: Any, refs: List[_native.ObjectRef], timeout: Optional[float]) -> list:
     """The values of ``refs``, raising the first error met or GetTimeoutError."""

@@ -114,12 +114,6 @@ impl ObjectTable {
         }
     }
 
-    pub fn is_ready(&self, id: ObjectId) -> bool {
-        matches!(
-            self.entries.get(&id),
-            Some(ObjectEntry { value: Some(_), .. })
-        )
-    }
 
     /// A task's return value that does not exist yet, held by the process that submitted it.
     pub fn create_pending(&mut self, id: ObjectId, owner: ClientId) {

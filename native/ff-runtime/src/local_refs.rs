@@ -56,9 +56,6 @@ impl LocalRefs {
         }
     }
 
-    pub fn count(&self, id: ObjectId) -> u32 {
-        self.counts.lock().get(&id).copied().unwrap_or(0)
-    }
 
     pub fn len(&self) -> usize {
         self.counts.lock().len()

@@ -220,9 +220,6 @@ impl Node {
         self.tasks.len()
     }
 
-    pub fn worker_count(&self) -> usize {
-        self.workers.len()
-    }
 
     pub fn worker_client(&self, worker: WorkerId) -> Option<ClientId> {
         self.workers.get(worker).map(|w| w.client)
@@ -233,13 +230,6 @@ impl Node {
         self.workers.by_client(client)
     }
 
-    /// The task a worker is running, if any.
-    pub fn running_task(&self, worker: WorkerId) -> Option<TaskId> {
-        self.workers
-            .get(worker)
-            .and_then(|w| w.running())
-            .map(|r| r.task)
-    }
 
     /// Checks the bookkeeping that must always hold; for tests.
     pub fn check_invariants(&self) -> Result<(), String> {
