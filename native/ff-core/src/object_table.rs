@@ -114,7 +114,6 @@ impl ObjectTable {
         }
     }
 
-
     /// A task's return value that does not exist yet, held by the process that submitted it.
     pub fn create_pending(&mut self, id: ObjectId, owner: ClientId) {
         add_holder(self.entries.entry(id).or_default(), owner);

@@ -56,7 +56,6 @@ impl LocalRefs {
         }
     }
 
-
     pub fn len(&self) -> usize {
         self.counts.lock().len()
     }

@@ -220,7 +220,6 @@ impl Node {
         self.tasks.len()
     }
 
-
     pub fn worker_client(&self, worker: WorkerId) -> Option<ClientId> {
         self.workers.get(worker).map(|w| w.client)
     }
@@ -229,7 +228,6 @@ impl Node {
     pub fn worker_of(&self, client: ClientId) -> Option<WorkerId> {
         self.workers.by_client(client)
     }
-
 
     /// Checks the bookkeeping that must always hold; for tests.
     pub fn check_invariants(&self) -> Result<(), String> {
