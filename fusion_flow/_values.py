@@ -26,7 +26,6 @@ def error_from_payload(payload: _native.ErrorPayload, object_ref: Any = None) ->
     return exceptions.RaySystemError(payload.message)
 
 
-
 def get_values(runtime: Any, refs: List[_native.ObjectRef], timeout: Optional[float]) -> list:
     """The values of ``refs``, raising the first error met or GetTimeoutError."""
     result = runtime.native.get(refs, timeout)
