@@ -1,6 +1,6 @@
 //! Errors of the core state machines.
 
-use crate::ids::{TaskId, WorkerId};
+use crate::ids::{ActorId, TaskId, WorkerId};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CoreError {
@@ -20,4 +20,14 @@ pub enum CoreError {
     UnexpectedTaskResult { worker: WorkerId, task: TaskId },
     #[error("task returned {got} values, expected {expected}")]
     WrongReturnCount { expected: usize, got: usize },
+    #[error("task {0} does not create an actor")]
+    NotAnActorCreation(TaskId),
+    #[error("the actor name {name:?} is already taken in namespace {namespace:?}")]
+    ActorNameTaken { name: String, namespace: String },
+    #[error("actor {actor} already has {limit} pending calls from this caller")]
+    PendingCallsLimitExceeded { actor: ActorId, limit: i32 },
+    #[error("unknown actor {0}")]
+    UnknownActor(ActorId),
+    #[error("the actor was not running call {0}")]
+    UnknownActorCall(TaskId),
 }

@@ -97,6 +97,33 @@ fixed_id!(
     /// A pickled function or class, named by a digest of its bytes.
     FunctionId, 16
 );
+fixed_id!(
+    /// An actor: 12 unique bytes and the job id, as Ray lays it out.
+    ActorId, 16
+);
+
+impl ActorId {
+    /// A fresh actor id of `job`.
+    pub fn new(job: JobId) -> Self {
+        let mut bytes = [0u8; 16];
+        bytes[..12].copy_from_slice(&rand::random::<[u8; 12]>());
+        bytes[12..].copy_from_slice(job.as_bytes());
+        Self(bytes)
+    }
+
+    /// The id of the task that creates this actor: eight 0xff bytes (a prefix that generated
+    /// task ids never have) and the actor id.
+    pub fn creation_task(&self) -> TaskId {
+        let mut bytes = [0xffu8; 24];
+        bytes[8..].copy_from_slice(&self.0);
+        TaskId(bytes)
+    }
+
+    /// The object every handle to this actor refers to: the actor lives while it does.
+    pub fn handle_object(&self) -> ObjectId {
+        ObjectId::for_task(self.creation_task(), 0)
+    }
+}
 
 impl JobId {
     /// The n-th job of a cluster, counting from 1 as Ray does (`01000000` for the first).
@@ -181,6 +208,18 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(&a.as_bytes()[20..], JobId::from_index(7).as_bytes());
         assert_eq!(JobId::from_index(1).hex(), "01000000");
+    }
+
+    #[test]
+    fn an_actor_names_its_creation_task_and_handle_object() {
+        let actor = ActorId::new(JobId::from_index(1));
+        assert_eq!(actor.hex().len(), 32);
+        assert_eq!(&actor.as_bytes()[12..], JobId::from_index(1).as_bytes());
+        assert_eq!(actor.handle_object().task_id(), actor.creation_task());
+        assert_ne!(
+            actor.creation_task(),
+            TaskIdGenerator::new(JobId::from_index(1)).next()
+        );
     }
 
     #[test]

@@ -19,6 +19,12 @@ pub enum ErrorKind {
     TaskCancelled,
     /// The runtime itself failed, for example a worker process could not start.
     SystemError,
+    /// The actor is dead; `data` holds its constructor's error when that is why.
+    ActorDied,
+    /// The actor's process died and it is being restarted: this call was lost on the way.
+    ActorUnavailable,
+    /// The caller has as many calls pending on the actor as its max_pending_calls allows.
+    PendingCallsLimitExceeded,
 }
 
 /// A value or an error, as handed to the node.

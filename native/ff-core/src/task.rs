@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::ids::{FunctionId, ObjectId, TaskId};
+use crate::ids::{ActorId, FunctionId, ObjectId, TaskId};
 use crate::object::Payload;
 use crate::resources::ResourceSet;
 
@@ -31,10 +31,56 @@ pub struct TaskOptions {
     pub env_vars: Arc<EnvVars>,
 }
 
-/// One call of a remote function.
+/// A name an actor is registered under, unique in its namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ActorName {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// What the node needs to know about an actor beyond its creation task.
+#[derive(Debug, Clone)]
+pub struct ActorSpec {
+    pub actor_id: ActorId,
+    pub class_name: Arc<str>,
+    /// Held for the actor's life once its constructor has run (the creation task's own
+    /// resources are what it needs to be placed, which may be more: Ray places a default
+    /// actor with 1 CPU and holds 0).
+    pub running: ResourceSet,
+    /// How many times the actor is re-created after its process dies; -1 forever.
+    pub max_restarts: i32,
+    pub name: Option<ActorName>,
+    /// Lives until killed, not until its last handle is gone.
+    pub detached: bool,
+    /// Calls a caller may have pending on this actor before submitting fails; -1 no limit.
+    pub max_pending_calls: i32,
+    /// Opaque to the node: what the worker and other processes need to host the actor and to
+    /// make handles to it (class description, concurrency settings).
+    pub descriptor: Bytes,
+}
+
+/// A method call on an actor.
+#[derive(Debug, Clone)]
+pub struct ActorCall {
+    pub actor: ActorId,
+    pub method: Arc<str>,
+    pub concurrency_group: Option<Arc<str>>,
+}
+
+/// What a task does.
+#[derive(Debug, Clone)]
+pub enum TaskKind {
+    Function,
+    /// Runs an actor's constructor on a worker that then hosts the actor.
+    ActorCreation(Arc<ActorSpec>),
+    ActorCall(ActorCall),
+}
+
+/// One call of a remote function, an actor's constructor, or an actor's method.
 #[derive(Debug, Clone)]
 pub struct TaskSpec {
     pub task_id: TaskId,
+    pub kind: TaskKind,
     pub options: Arc<TaskOptions>,
     /// Arguments with the top-level ObjectRefs left out (nested refs stay in `args.nested`).
     pub args: Payload,
@@ -43,6 +89,13 @@ pub struct TaskSpec {
 }
 
 impl TaskSpec {
+    pub fn actor_call(&self) -> Option<&ActorCall> {
+        match &self.kind {
+            TaskKind::ActorCall(call) => Some(call),
+            _ => None,
+        }
+    }
+
     pub fn return_ids(&self) -> impl Iterator<Item = ObjectId> + '_ {
         (1..=self.options.num_returns).map(move |index| ObjectId::for_task(self.task_id, index))
     }

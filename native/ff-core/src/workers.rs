@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::ids::{FunctionId, TaskId, WorkerId};
+use crate::ids::{ActorId, FunctionId, TaskId, WorkerId};
 use crate::object_table::ClientId;
 use crate::resources::{GpuGrant, ResourceSet};
 
@@ -40,6 +40,8 @@ pub enum WorkerState {
         since_tick: u64,
     },
     Busy(Running),
+    /// Dedicated to an actor for the rest of its life, holding the actor's resources.
+    Hosting(ActorId, Running),
     /// Told to exit; gone from scheduling, waiting for the process to end.
     Retiring,
 }
@@ -67,16 +69,17 @@ impl Worker {
         *calls
     }
 
+    /// What the worker holds while it runs a task or hosts an actor.
     pub fn running(&self) -> Option<&Running> {
         match &self.state {
-            WorkerState::Busy(running) => Some(running),
+            WorkerState::Busy(running) | WorkerState::Hosting(_, running) => Some(running),
             _ => None,
         }
     }
 
     pub fn running_mut(&mut self) -> Option<&mut Running> {
         match &mut self.state {
-            WorkerState::Busy(running) => Some(running),
+            WorkerState::Busy(running) | WorkerState::Hosting(_, running) => Some(running),
             _ => None,
         }
     }
@@ -193,7 +196,7 @@ impl WorkerPool {
                     stack.retain(|idle| *idle != id);
                 }
             }
-            WorkerState::Busy(_) | WorkerState::Retiring => {}
+            WorkerState::Busy(_) | WorkerState::Hosting(..) | WorkerState::Retiring => {}
         }
         Some(worker)
     }

@@ -9,7 +9,7 @@ use ff_core::node::{Action, Dispatch, Node, NodeConfig, WaitKind, WaitResult, Wa
 use ff_core::object::{ErrorKind, Payload};
 use ff_core::object_table::{ClientId, Lookup};
 use ff_core::resources::{Quantity, ResourceSet, CPU, GPU};
-use ff_core::task::{TaskOptions, TaskSpec};
+use ff_core::task::{TaskKind, TaskOptions, TaskSpec};
 
 /// A node plus the ids it made, with helpers that play the runtime's part.
 struct Harness {
@@ -74,6 +74,7 @@ impl Harness {
     fn submit(&mut self, options: &Arc<TaskOptions>, arg_refs: Vec<ObjectId>) -> ObjectId {
         let spec = TaskSpec {
             task_id: self.ids.next(),
+            kind: TaskKind::Function,
             options: options.clone(),
             args: Payload::value(Bytes::new()),
             arg_refs,

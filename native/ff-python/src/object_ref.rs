@@ -141,7 +141,7 @@ impl ObjectRef {
         let this = slf.get();
         CAPTURE.with(|stack| {
             if let Some(top) = stack.borrow_mut().last_mut() {
-                top.push(this.id);
+                top.push(slf.clone().unbind());
             }
         });
         let binary = PyBytes::new(py, this.id.as_bytes());
@@ -168,7 +168,7 @@ impl ObjectRef {
 
 thread_local! {
     /// Refs seen while pickling, innermost capture last (captures can nest).
-    static CAPTURE: RefCell<Vec<Vec<ObjectId>>> = const { RefCell::new(Vec::new()) };
+    static CAPTURE: RefCell<Vec<Vec<Py<ObjectRef>>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Starts recording the ObjectRefs pickled on this thread.
@@ -179,18 +179,21 @@ pub fn begin_capture() {
 
 /// Stops the innermost recording and returns the refs it saw.
 #[pyfunction]
-pub fn end_capture() -> NestedRefs {
-    let ids = CAPTURE
+pub fn end_capture(py: Python<'_>) -> NestedRefs {
+    let refs = CAPTURE
         .with(|stack| stack.borrow_mut().pop())
         .unwrap_or_default();
-    NestedRefs { ids }
+    let ids = refs.iter().map(|r| r.bind(py).get().id).collect();
+    NestedRefs { ids, _alive: refs }
 }
 
-/// The ids of the refs pickled inside one value.
+/// The refs pickled inside one value. It keeps them alive until it is dropped, which is after
+/// the message carrying the value has gone out: a ref dropped meanwhile (by another thread,
+/// say) cannot be reported released before the message that still contains it.
 #[pyclass(module = "fusion_flow._native", frozen)]
-#[derive(Default)]
 pub struct NestedRefs {
     pub ids: Vec<ObjectId>,
+    _alive: Vec<Py<ObjectRef>>,
 }
 
 #[pymethods]

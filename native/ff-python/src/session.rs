@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ff_runtime::core::ids::{FunctionId, ObjectId, TaskId, WorkerId};
 use ff_runtime::core::object::Payload;
-use ff_runtime::core::task::TaskSpec;
+use ff_runtime::core::task::{TaskKind, TaskSpec};
 use ff_runtime::node::{DriverEvent, Stream};
 use ff_runtime::{Client, GetOutcome, Node, NodeConfig, WorkerClient};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -182,6 +182,7 @@ impl Session {
     ) -> PyResult<Py<PyList>> {
         let spec = TaskSpec {
             task_id: self.client().task_ids().next(),
+            kind: TaskKind::Function,
             options: template.options.clone(),
             args: Self::payload(args, nested.as_deref()),
             arg_refs: ids_of(arg_refs)?,

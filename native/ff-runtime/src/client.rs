@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ff_core::ids::{FunctionId, JobId, NodeId, ObjectId, TaskIdGenerator, WorkerId};
+use ff_core::ids::{ActorId, FunctionId, JobId, NodeId, ObjectId, TaskIdGenerator, WorkerId};
+use ff_core::node::ActorCreated;
 use ff_core::object::{Payload, StoredObject};
 use ff_core::resources::ResourceSet;
-use ff_core::task::TaskSpec;
+use ff_core::task::{ActorName, TaskSpec};
 
 use crate::error::Result;
 use crate::local_refs::LocalRefs;
@@ -48,7 +49,19 @@ pub trait Client: Send + Sync {
     /// Makes a pickled function available to every worker (a no-op if already known).
     fn register_function(&self, id: FunctionId, function: Bytes) -> Result<()>;
     /// Submits a task; this process then holds its return objects (see `LocalRefs::adopt`).
-    fn submit(&self, spec: TaskSpec) -> Result<()>;
+    /// With `confirm`, waits until the node has accepted it (an actor call may be refused
+    /// for max_pending_calls); otherwise a worker does not wait.
+    fn submit(&self, spec: TaskSpec, confirm: bool) -> Result<()>;
+    /// Creates an actor from its creation task; this process then holds its handle object.
+    /// With `get_if_exists`, a live actor of the same name is returned instead.
+    fn create_actor(&self, spec: TaskSpec, get_if_exists: bool) -> Result<ActorCreated>;
+    /// A live actor of that name (this process then holds its handle object).
+    fn named_actor(&self, name: ActorName) -> Result<Option<(ActorId, Bytes)>>;
+    /// Names of live named actors, of one namespace or (None) of all.
+    fn named_actors(&self, namespace: Option<String>) -> Result<Vec<ActorName>>;
+    fn kill_actor(&self, actor: ActorId, no_restart: bool) -> Result<()>;
+    /// The actor this process hosts is about to exit on purpose.
+    fn actor_exiting(&self, actor: ActorId) -> Result<()>;
     /// Stores a value; this process then holds it.
     fn put(&self, id: ObjectId, payload: Payload) -> Result<()>;
     fn get(

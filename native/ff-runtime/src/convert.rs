@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ff_core::ids::{FunctionId, ObjectId, TaskId, WorkerId};
+use ff_core::ids::{ActorId, FunctionId, ObjectId, TaskId, WorkerId};
 use ff_core::node::Dispatch;
 use ff_core::object::{ErrorKind, Payload};
 use ff_core::resources::{Quantity, ResourceSet};
-use ff_core::task::{TaskOptions, TaskSpec};
+use ff_core::task::{ActorCall, ActorName, ActorSpec, TaskKind, TaskOptions, TaskSpec};
 use ff_proto as pb;
 
 use crate::error::{Result, RuntimeError};
@@ -32,6 +32,10 @@ pub fn worker_id(bytes: &[u8]) -> Result<WorkerId> {
     WorkerId::from_bytes(bytes).map_err(bad)
 }
 
+pub fn actor_id(bytes: &[u8]) -> Result<ActorId> {
+    ActorId::from_bytes(bytes).map_err(bad)
+}
+
 pub fn function_id(bytes: &[u8]) -> Result<FunctionId> {
     FunctionId::from_bytes(bytes).map_err(bad)
 }
@@ -50,6 +54,9 @@ fn error_kind_to_wire(kind: Option<ErrorKind>) -> pb::ErrorKind {
         Some(ErrorKind::ObjectLost) => pb::ErrorKind::ObjectLost,
         Some(ErrorKind::TaskCancelled) => pb::ErrorKind::TaskCancelled,
         Some(ErrorKind::SystemError) => pb::ErrorKind::SystemError,
+        Some(ErrorKind::ActorDied) => pb::ErrorKind::ActorDied,
+        Some(ErrorKind::ActorUnavailable) => pb::ErrorKind::ActorUnavailable,
+        Some(ErrorKind::PendingCallsLimitExceeded) => pb::ErrorKind::PendingCallsLimitExceeded,
     }
 }
 
@@ -62,6 +69,9 @@ fn error_kind_from_wire(kind: i32) -> Result<Option<ErrorKind>> {
         pb::ErrorKind::ObjectLost => Some(ErrorKind::ObjectLost),
         pb::ErrorKind::TaskCancelled => Some(ErrorKind::TaskCancelled),
         pb::ErrorKind::SystemError => Some(ErrorKind::SystemError),
+        pb::ErrorKind::ActorDied => Some(ErrorKind::ActorDied),
+        pb::ErrorKind::ActorUnavailable => Some(ErrorKind::ActorUnavailable),
+        pb::ErrorKind::PendingCallsLimitExceeded => Some(ErrorKind::PendingCallsLimitExceeded),
     })
 }
 
@@ -101,6 +111,67 @@ pub fn resources_from_wire(list: &[pb::Resource]) -> Result<ResourceSet> {
     })))
 }
 
+pub fn actor_spec_to_wire(actor: &ActorSpec) -> pb::ActorSpec {
+    let (namespace, name) = match &actor.name {
+        Some(name) => (name.namespace.clone(), name.name.clone()),
+        None => (String::new(), String::new()),
+    };
+    pb::ActorSpec {
+        actor_id: Bytes::copy_from_slice(actor.actor_id.as_bytes()),
+        class_name: actor.class_name.to_string(),
+        running: resources_to_wire(&actor.running),
+        max_restarts: actor.max_restarts,
+        namespace,
+        name,
+        detached: actor.detached,
+        max_pending_calls: actor.max_pending_calls,
+        descriptor: actor.descriptor.clone(),
+    }
+}
+
+pub fn actor_spec_from_wire(actor: pb::ActorSpec) -> Result<ActorSpec> {
+    Ok(ActorSpec {
+        actor_id: actor_id(&actor.actor_id)?,
+        class_name: actor.class_name.into(),
+        running: resources_from_wire(&actor.running)?,
+        max_restarts: actor.max_restarts,
+        name: (!actor.name.is_empty()).then_some(ActorName {
+            namespace: actor.namespace,
+            name: actor.name,
+        }),
+        detached: actor.detached,
+        max_pending_calls: actor.max_pending_calls,
+        descriptor: actor.descriptor,
+    })
+}
+
+fn actor_call_to_wire(call: &ActorCall) -> pb::ActorCall {
+    pb::ActorCall {
+        actor_id: Bytes::copy_from_slice(call.actor.as_bytes()),
+        method: call.method.to_string(),
+        concurrency_group: call.concurrency_group.as_deref().unwrap_or("").to_string(),
+    }
+}
+
+fn actor_call_from_wire(call: pb::ActorCall) -> Result<ActorCall> {
+    Ok(ActorCall {
+        actor: actor_id(&call.actor_id)?,
+        method: call.method.into(),
+        concurrency_group: (!call.concurrency_group.is_empty())
+            .then(|| call.concurrency_group.into()),
+    })
+}
+
+fn spec_kind_to_wire(kind: &TaskKind) -> Option<pb::task_spec::Kind> {
+    match kind {
+        TaskKind::Function => None,
+        TaskKind::ActorCreation(actor) => Some(pb::task_spec::Kind::ActorCreation(
+            actor_spec_to_wire(actor),
+        )),
+        TaskKind::ActorCall(call) => Some(pb::task_spec::Kind::ActorCall(actor_call_to_wire(call))),
+    }
+}
+
 pub fn task_spec_to_wire(spec: &TaskSpec) -> pb::TaskSpec {
     let options = &spec.options;
     pb::TaskSpec {
@@ -120,6 +191,7 @@ pub fn task_spec_to_wire(spec: &TaskSpec) -> pb::TaskSpec {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        kind: spec_kind_to_wire(&spec.kind),
     }
 }
 
@@ -135,8 +207,18 @@ pub fn task_spec_from_wire(spec: pb::TaskSpec) -> Result<TaskSpec> {
         max_calls: spec.max_calls,
         env_vars: Arc::new(spec.env_vars.into_iter().collect()),
     };
+    let kind = match spec.kind {
+        None => TaskKind::Function,
+        Some(pb::task_spec::Kind::ActorCreation(actor)) => {
+            TaskKind::ActorCreation(Arc::new(actor_spec_from_wire(actor)?))
+        }
+        Some(pb::task_spec::Kind::ActorCall(call)) => {
+            TaskKind::ActorCall(actor_call_from_wire(call)?)
+        }
+    };
     Ok(TaskSpec {
         task_id: task_id(&spec.task_id)?,
+        kind,
         options: Arc::new(options),
         args: payload_from_wire(spec.args.unwrap_or_default())?,
         arg_refs: object_ids(&spec.arg_refs)?,
@@ -164,6 +246,15 @@ pub fn execute_message(dispatch: &Dispatch, function: Option<Bytes>) -> pb::ToWo
         retry_exceptions: options.retry_exceptions,
         retry_exception_allowlist: options.retry_allowlist.clone(),
         attempt: dispatch.attempt,
+        kind: match &spec.kind {
+            TaskKind::Function => None,
+            TaskKind::ActorCreation(actor) => Some(pb::execute_task::Kind::ActorCreation(
+                actor_spec_to_wire(actor),
+            )),
+            TaskKind::ActorCall(call) => {
+                Some(pb::execute_task::Kind::ActorCall(actor_call_to_wire(call)))
+            }
+        },
     };
     pb::ToWorker {
         msg: Some(pb::to_worker::Msg::Execute(execute)),
@@ -182,6 +273,11 @@ mod tests {
         let arg = ObjectId::for_task(ids.next(), 1);
         let spec = TaskSpec {
             task_id: ids.next(),
+            kind: TaskKind::ActorCall(ActorCall {
+                actor: ActorId::new(JobId::from_index(1)),
+                method: "step".into(),
+                concurrency_group: Some("io".into()),
+            }),
             options: Arc::new(TaskOptions {
                 function_id: FunctionId::from_array([3; 16]),
                 name: "work".into(),
@@ -203,6 +299,39 @@ mod tests {
         assert_eq!(back.options.resources, spec.options.resources);
         assert_eq!(back.options.env_vars, spec.options.env_vars);
         assert_eq!(back.options.max_retries, -1);
+        let (TaskKind::ActorCall(sent), TaskKind::ActorCall(got)) = (&spec.kind, &back.kind) else {
+            panic!("the call kind survives")
+        };
+        assert_eq!(
+            (sent.actor, &sent.method, &sent.concurrency_group),
+            (got.actor, &got.method, &got.concurrency_group)
+        );
+    }
+
+    #[test]
+    fn an_actor_spec_survives_the_wire() {
+        let actor = ActorSpec {
+            actor_id: ActorId::new(JobId::from_index(1)),
+            class_name: "Counter".into(),
+            running: ResourceSet::from_pairs([("CPU", Quantity::ONE)]),
+            max_restarts: -1,
+            name: Some(ActorName {
+                namespace: "ns".into(),
+                name: "c".into(),
+            }),
+            detached: true,
+            max_pending_calls: 3,
+            descriptor: Bytes::from_static(b"class description"),
+        };
+        let back = actor_spec_from_wire(actor_spec_to_wire(&actor)).unwrap();
+        assert_eq!(back.actor_id, actor.actor_id);
+        assert_eq!(back.name, actor.name);
+        assert_eq!(back.running, actor.running);
+        assert_eq!(
+            (back.max_restarts, back.detached, back.max_pending_calls),
+            (-1, true, 3)
+        );
+        assert_eq!(back.descriptor, actor.descriptor);
     }
 
     #[test]

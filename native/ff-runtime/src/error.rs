@@ -2,8 +2,34 @@
 
 use ff_core::CoreError;
 
+/// Why the node refused a request (an answer, not a failure of the runtime).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    ActorNameTaken,
+    PendingCallsLimitExceeded,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::ActorNameTaken => "actor_name_taken",
+            Refusal::PendingCallsLimitExceeded => "pending_calls_limit_exceeded",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "actor_name_taken" => Some(Refusal::ActorNameTaken),
+            "pending_calls_limit_exceeded" => Some(Refusal::PendingCallsLimitExceeded),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
+    #[error("{message}")]
+    Refused { refusal: Refusal, message: String },
     #[error("the fusion-flow runtime has been shut down")]
     ShutDown,
     #[error("interrupted")]
@@ -15,9 +41,23 @@ pub enum RuntimeError {
     #[error("malformed message: {0}")]
     Protocol(String),
     #[error(transparent)]
-    Core(#[from] CoreError),
+    Core(CoreError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+impl From<CoreError> for RuntimeError {
+    fn from(error: CoreError) -> Self {
+        let refusal = match &error {
+            CoreError::ActorNameTaken { .. } => Refusal::ActorNameTaken,
+            CoreError::PendingCallsLimitExceeded { .. } => Refusal::PendingCallsLimitExceeded,
+            _ => return RuntimeError::Core(error),
+        };
+        RuntimeError::Refused {
+            refusal,
+            message: error.to_string(),
+        }
+    }
 }
 
 pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;

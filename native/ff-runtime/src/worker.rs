@@ -15,17 +15,20 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use ff_core::ids::{FunctionId, JobId, NodeId, ObjectId, TaskId, TaskIdGenerator, WorkerId};
+use ff_core::ids::{
+    ActorId, FunctionId, JobId, NodeId, ObjectId, TaskId, TaskIdGenerator, WorkerId,
+};
+use ff_core::node::ActorCreated;
 use ff_core::object::{Payload, StoredObject};
 use ff_core::resources::ResourceSet;
-use ff_core::task::TaskSpec;
+use ff_core::task::{ActorName, TaskSpec};
 use ff_proto as pb;
 use parking_lot::Mutex;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::client::{Client, GetOutcome, Interrupt, SessionInfo, INTERRUPT_POLL};
 use crate::convert;
-use crate::error::{Result, RuntimeError};
+use crate::error::{Refusal, Result, RuntimeError};
 use crate::frame::{self, FrameDecoder};
 use crate::local_refs::{LocalRefs, RefSink};
 
@@ -198,6 +201,17 @@ impl WorkerClient {
         }))
     }
 
+    /// Sends a request answered by a `Reply` and waits for it (not interruptible: the node
+    /// answers these at once).
+    fn ask(&self, build: impl FnOnce(u64) -> pb::to_node::Msg) -> Result<pb::Reply> {
+        match self.request(build, &mut || false)? {
+            pb::to_worker::Msg::Reply(reply) => Ok(reply),
+            _ => Err(RuntimeError::Protocol(
+                "a request was answered with something else".into(),
+            )),
+        }
+    }
+
     /// Sends a request and waits for the node's reply to it.
     fn request(
         &self,
@@ -225,6 +239,23 @@ impl WorkerClient {
                 }
             }
         }
+    }
+}
+
+/// The node's refusal in a reply, as an error.
+fn refusal(reply: &pb::Reply) -> Result<()> {
+    if reply.refused.is_empty() {
+        return Ok(());
+    }
+    match Refusal::from_code(&reply.refused) {
+        Some(refusal) => Err(RuntimeError::Refused {
+            refusal,
+            message: reply.message.clone(),
+        }),
+        None => Err(RuntimeError::Protocol(format!(
+            "unknown refusal {:?}",
+            reply.refused
+        ))),
     }
 }
 
@@ -260,10 +291,84 @@ impl Client for WorkerClient {
         }))
     }
 
-    fn submit(&self, spec: TaskSpec) -> Result<()> {
-        let spec = convert::task_spec_to_wire(&spec);
-        self.send(pb::to_node::Msg::Submit(pb::SubmitTask {
-            spec: Some(spec),
+    fn submit(&self, spec: TaskSpec, confirm: bool) -> Result<()> {
+        let spec = Some(convert::task_spec_to_wire(&spec));
+        if !confirm {
+            return self.send(pb::to_node::Msg::Submit(pb::SubmitTask {
+                spec,
+                request_id: 0,
+            }));
+        }
+        let reply =
+            self.ask(|request_id| pb::to_node::Msg::Submit(pb::SubmitTask { spec, request_id }))?;
+        refusal(&reply)
+    }
+
+    fn create_actor(&self, spec: TaskSpec, get_if_exists: bool) -> Result<ActorCreated> {
+        let spec = Some(convert::task_spec_to_wire(&spec));
+        let reply = self.ask(|request_id| {
+            pb::to_node::Msg::CreateActor(pb::CreateActor {
+                request_id,
+                spec,
+                get_if_exists,
+            })
+        })?;
+        refusal(&reply)?;
+        if reply.actor_id.is_empty() {
+            return Ok(ActorCreated::New);
+        }
+        Ok(ActorCreated::Existing {
+            actor: convert::actor_id(&reply.actor_id)?,
+            descriptor: reply.descriptor,
+        })
+    }
+
+    fn named_actor(&self, name: ActorName) -> Result<Option<(ActorId, Bytes)>> {
+        let reply = self.ask(|request_id| {
+            pb::to_node::Msg::GetNamedActor(pb::GetNamedActor {
+                request_id,
+                namespace: name.namespace,
+                name: name.name,
+            })
+        })?;
+        if reply.actor_id.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some((
+            convert::actor_id(&reply.actor_id)?,
+            reply.descriptor,
+        )))
+    }
+
+    fn named_actors(&self, namespace: Option<String>) -> Result<Vec<ActorName>> {
+        let all_namespaces = namespace.is_none();
+        let reply = self.ask(|request_id| {
+            pb::to_node::Msg::ListNamedActors(pb::ListNamedActors {
+                request_id,
+                namespace: namespace.unwrap_or_default(),
+                all_namespaces,
+            })
+        })?;
+        Ok(reply
+            .names
+            .into_iter()
+            .map(|n| ActorName {
+                namespace: n.namespace,
+                name: n.name,
+            })
+            .collect())
+    }
+
+    fn kill_actor(&self, actor: ActorId, no_restart: bool) -> Result<()> {
+        self.send(pb::to_node::Msg::KillActor(pb::KillActor {
+            actor_id: Bytes::copy_from_slice(actor.as_bytes()),
+            no_restart,
+        }))
+    }
+
+    fn actor_exiting(&self, actor: ActorId) -> Result<()> {
+        self.send(pb::to_node::Msg::ActorExiting(pb::ActorExiting {
+            actor_id: Bytes::copy_from_slice(actor.as_bytes()),
         }))
     }
 
@@ -402,11 +507,14 @@ fn read_loop(mut reader: BlockingReader, tasks: Sender<Incoming>, replies: Repli
             Some(Msg::Exit(_)) => {
                 let _ = tasks.send(Incoming::Exit);
             }
-            Some(reply @ (Msg::GetReply(_) | Msg::WaitReply(_) | Msg::Resources(_))) => {
+            Some(
+                reply @ (Msg::GetReply(_) | Msg::WaitReply(_) | Msg::Resources(_) | Msg::Reply(_)),
+            ) => {
                 let request_id = match &reply {
                     Msg::GetReply(r) => r.request_id,
                     Msg::WaitReply(r) => r.request_id,
                     Msg::Resources(r) => r.request_id,
+                    Msg::Reply(r) => r.request_id,
                     _ => unreachable!("matched above"),
                 };
                 if let Some(waiting) = replies.lock().remove(&request_id) {

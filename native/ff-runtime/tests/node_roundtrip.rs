@@ -10,7 +10,7 @@ use bytes::Bytes;
 use ff_runtime::core::ids::{FunctionId, ObjectId, WorkerId};
 use ff_runtime::core::object::{ErrorKind, Payload};
 use ff_runtime::core::resources::{Quantity, ResourceSet, CPU};
-use ff_runtime::core::task::{TaskOptions, TaskSpec};
+use ff_runtime::core::task::{TaskKind, TaskOptions, TaskSpec};
 use ff_runtime::node::{DriverEvent, ENV_SOCKET, ENV_WORKER_ID};
 use ff_runtime::{Client, GetOutcome, Node, NodeConfig, WorkerClient};
 
@@ -33,12 +33,13 @@ fn options(name: &str, max_retries: i32) -> Arc<TaskOptions> {
 fn submit(client: &dyn Client, options: &Arc<TaskOptions>, data: &'static [u8]) -> ObjectId {
     let spec = TaskSpec {
         task_id: client.task_ids().next(),
+        kind: TaskKind::Function,
         options: options.clone(),
         args: Payload::value(data),
         arg_refs: Vec::new(),
     };
     let result = spec.return_ids().next().unwrap();
-    client.submit(spec).unwrap();
+    client.submit(spec, false).unwrap();
     client.refs().adopt(result);
     result
 }

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use super::*;
 
 impl Node {
@@ -44,7 +46,9 @@ impl Node {
             WorkerState::Busy(running) => {
                 self.release_grant(&running);
                 if let Some(task) = self.tasks.remove(&running.task) {
-                    if task.may_retry() {
+                    if let TaskKind::ActorCreation(actor) = &task.spec.kind {
+                        self.actor_host_died(actor.actor_id, detail, out);
+                    } else if task.may_retry() {
                         self.requeue(task);
                     } else {
                         let error = Payload::system_error(ErrorKind::WorkerCrashed, detail);
@@ -52,12 +56,16 @@ impl Node {
                     }
                 }
             }
+            WorkerState::Hosting(actor, running) => {
+                self.release_grant(&running);
+                self.actor_host_died(actor, detail, out);
+            }
             WorkerState::Idle { .. } | WorkerState::Retiring => {}
         }
         self.drop_waiters_of(worker.client);
         let mut freed = Vec::new();
         self.objects.release_client(worker.client, &mut freed);
-        out.extend(freed.into_iter().map(Action::Freed));
+        self.report_freed(freed, out);
         self.store_all(work, out);
         self.schedule(out);
     }
@@ -109,10 +117,19 @@ impl Node {
             .map(|(id, _)| *id)
             .collect();
         let message = format!("a worker process could not start: {detail}");
-        let error = Arc::new(Payload::system_error(ErrorKind::SystemError, message));
+        let error = Arc::new(Payload::system_error(
+            ErrorKind::SystemError,
+            message.clone(),
+        ));
         for task_id in stranded {
             let task = self.tasks.remove(&task_id).expect("collected above");
-            self.fail_task_entry(task, error.clone(), work, out);
+            if let TaskKind::ActorCreation(actor) = &task.spec.kind {
+                self.queues.remove(task.class, task_id);
+                let detail = Bytes::copy_from_slice(message.as_bytes());
+                self.actor_dead(actor.actor_id, actors::death::CRASHED, detail, out);
+            } else {
+                self.fail_task_entry(task, error.clone(), work, out);
+            }
         }
     }
 

@@ -6,14 +6,17 @@
 //! so every path can be driven and checked directly in tests.
 //!
 //! The events are grouped by concern: `tasks` (submission, results, stored values),
-//! `lifecycle` (worker processes), `waiting` (gets and waits), `scheduling` (handing queued
-//! tasks to workers).
+//! `actors` (actor creation, calls, restarts, names), `lifecycle` (worker processes),
+//! `waiting` (gets and waits), `scheduling` (handing queued tasks to workers).
 
+mod actors;
 mod lifecycle;
 mod scheduling;
 mod tasks;
 mod waiting;
 
+use actors::ActorEntry;
+pub use actors::{death, ActorCreated};
 use waiting::Waiter;
 pub use waiting::{WaitKind, WaitResult, WaitStart};
 
@@ -22,12 +25,12 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::CoreError;
-use crate::ids::{ObjectId, TaskId, WorkerId};
+use crate::ids::{ActorId, ObjectId, TaskId, WorkerId};
 use crate::object::{ErrorKind, Payload, StoredObject};
 use crate::object_table::{ClientId, Lookup, ObjectTable, Status, WaiterId};
 use crate::queues::{ClassId, ReadyQueues};
 use crate::resources::{GpuSlots, Quantity, ResourceSet, CPU, GPU};
-use crate::task::{EnvVars, TaskSpec};
+use crate::task::{ActorName, EnvVars, TaskKind, TaskSpec};
 use crate::workers::{EnvId, Grant, Running, WorkerPool, WorkerState};
 
 #[derive(Debug, Clone)]
@@ -91,6 +94,10 @@ pub enum Action {
     },
     /// No holder is left: the object's memory can go.
     Freed(ObjectId),
+    /// End a worker process now (`ray.kill` of the actor it hosts).
+    KillWorker {
+        worker: WorkerId,
+    },
     /// No amount of waiting gives this task the resources it asks for.
     Infeasible {
         task_name: Arc<str>,
@@ -101,7 +108,10 @@ pub enum Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TaskState {
     WaitingForArgs(u32),
+    /// In its scheduling class's queue, waiting for resources and a worker.
     Queued,
+    /// An actor call with its arguments ready, in its caller's queue on the actor.
+    ActorQueued,
     Running(WorkerId),
 }
 
@@ -166,6 +176,9 @@ pub struct Node {
     tick: u64,
     warned_infeasible: FxHashSet<ClassId>,
     startup_failures: FxHashMap<EnvId, u32>,
+    actors: FxHashMap<ActorId, ActorEntry>,
+    named: FxHashMap<ActorName, ActorId>,
+    actor_by_object: FxHashMap<ObjectId, ActorId>,
 }
 
 /// A stored value waiting to be handed to the object table (see `store_all`).
@@ -188,6 +201,9 @@ impl Node {
             tick: 0,
             warned_infeasible: FxHashSet::default(),
             startup_failures: FxHashMap::default(),
+            actors: FxHashMap::default(),
+            named: FxHashMap::default(),
+            actor_by_object: FxHashMap::default(),
         }
     }
 
@@ -233,6 +249,12 @@ impl Node {
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut accounted = self.available.clone();
         for worker in self.workers.iter() {
+            if let WorkerState::Hosting(_, running) = &worker.state {
+                accounted.add_all(&running.grant.resources);
+                if running.blocked > 0 {
+                    accounted.add(CPU, Quantity::ZERO - running.grant.resources.get(CPU));
+                }
+            }
             if let WorkerState::Busy(running) = &worker.state {
                 accounted.add_all(&running.grant.resources);
                 if running.blocked > 0 {
@@ -263,6 +285,17 @@ impl Node {
         }
         Ok(())
     }
+}
+
+/// The values of a task's ref arguments, in order (lost ones as errors).
+fn resolved_args(objects: &ObjectTable, spec: &TaskSpec) -> Vec<StoredObject> {
+    spec.arg_refs
+        .iter()
+        .map(|id| match objects.lookup(*id) {
+            Lookup::Ready(value) => value,
+            Lookup::Pending | Lookup::Unknown => lost_object(*id),
+        })
+        .collect()
 }
 
 fn lost_object(id: ObjectId) -> StoredObject {

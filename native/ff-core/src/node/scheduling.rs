@@ -81,15 +81,23 @@ impl Node {
             },
             blocked: 0,
         });
-        let arg_values = task
-            .spec
-            .arg_refs
-            .iter()
-            .map(|id| match self.objects.lookup(*id) {
-                Lookup::Ready(value) => value,
-                Lookup::Pending | Lookup::Unknown => lost_object(*id),
-            })
-            .collect();
+        let arg_values = resolved_args(&self.objects, &task.spec);
+        if let TaskKind::ActorCreation(actor) = &task.spec.kind {
+            let actor = actor.actor_id;
+            let spec = task.spec.clone();
+            let attempt = task.attempt;
+            self.actor_placed(actor, worker_id);
+            out.push(Action::Dispatch(Box::new(Dispatch {
+                worker: worker_id,
+                spec,
+                arg_values,
+                send_function,
+                assigned: request,
+                gpu_ids,
+                attempt,
+            })));
+            return;
+        }
         out.push(Action::Dispatch(Box::new(Dispatch {
             worker: worker_id,
             spec: task.spec.clone(),

@@ -5,34 +5,39 @@ use std::sync::Arc;
 use super::*;
 
 impl Node {
-    /// Submits a task. Its return objects exist (pending) from now on, held by `submitter`.
+    /// Submits a function call or an actor method call. Its return objects exist (pending)
+    /// from now on, held by `submitter`. (Actors are created with `create_actor`.)
     pub fn submit(
         &mut self,
         submitter: ClientId,
         spec: TaskSpec,
         out: &mut Vec<Action>,
     ) -> Result<(), CoreError> {
-        let task_id = spec.task_id;
-        if self.tasks.contains_key(&task_id) {
-            return Err(CoreError::DuplicateTask(task_id));
+        if self.tasks.contains_key(&spec.task_id) {
+            return Err(CoreError::DuplicateTask(spec.task_id));
         }
+        match spec.kind {
+            TaskKind::Function => {
+                self.submit_task(submitter, spec, out);
+                Ok(())
+            }
+            TaskKind::ActorCall(_) => self.submit_actor_call(submitter, spec, out),
+            TaskKind::ActorCreation(_) => Err(CoreError::NotAnActorCreation(spec.task_id)),
+        }
+    }
+
+    /// Queues a task that needs a worker of its own (a function call or an actor's
+    /// constructor) in its scheduling class, once its arguments are ready.
+    pub(super) fn submit_task(
+        &mut self,
+        submitter: ClientId,
+        spec: TaskSpec,
+        out: &mut Vec<Action>,
+    ) {
+        let task_id = spec.task_id;
         let env = self.envs.intern(&spec.options.env_vars);
         let class = self.queues.class_for(&spec.options.resources, env);
-        for id in spec.return_ids() {
-            self.objects.create_pending(id, submitter);
-        }
-        for id in spec.pinned_objects() {
-            self.objects.pin(id);
-        }
-        // A failed or missing argument does not fail the task here: like Ray, the task is
-        // dispatched and its worker raises the argument's error in the task's own name.
-        let mut missing = 0;
-        for id in &spec.arg_refs {
-            if self.objects.lookup(*id) == Lookup::Pending {
-                self.objects.add_dependent(*id, task_id);
-                missing += 1;
-            }
-        }
+        let missing = self.register_task(submitter, &spec);
         let state = if missing == 0 {
             TaskState::Queued
         } else {
@@ -51,7 +56,27 @@ impl Node {
             },
         );
         self.schedule(out);
-        Ok(())
+    }
+
+    /// Makes a task's return objects (held by `submitter`), pins what it takes, and registers
+    /// it as a dependent of its pending arguments. Returns how many it waits for.
+    pub(super) fn register_task(&mut self, submitter: ClientId, spec: &TaskSpec) -> u32 {
+        for id in spec.return_ids() {
+            self.objects.create_pending(id, submitter);
+        }
+        for id in spec.pinned_objects() {
+            self.objects.pin(id);
+        }
+        // A failed or missing argument does not fail the task here: like Ray, the task is
+        // dispatched and its worker raises the argument's error in the task's own name.
+        let mut missing = 0;
+        for id in &spec.arg_refs {
+            if self.objects.lookup(*id) == Lookup::Pending {
+                self.objects.add_dependent(*id, spec.task_id);
+                missing += 1;
+            }
+        }
+        missing
     }
 
     /// Stores a value made by `put`, held by `owner`.
@@ -72,7 +97,7 @@ impl Node {
         for id in ids {
             self.objects.remove_client(*id, client, &mut freed);
         }
-        out.extend(freed.into_iter().map(Action::Freed));
+        self.report_freed(freed, out);
     }
 
     /// A worker finished `task` with `returns`: one payload per return value, or a single
@@ -89,6 +114,9 @@ impl Node {
             .workers
             .get_mut(worker_id)
             .ok_or(CoreError::UnknownWorker(worker_id))?;
+        if let WorkerState::Hosting(actor, _) = worker.state {
+            return self.actor_call_finished(actor, task_id, returns, retryable, out);
+        }
         if worker.running().map(|r| r.task) != Some(task_id) {
             return Err(CoreError::UnexpectedTaskResult {
                 worker: worker_id,
@@ -104,6 +132,22 @@ impl Node {
             .tasks
             .remove(&task_id)
             .expect("a running task is in the table");
+        let error = returns.iter().find(|payload| payload.is_error()).cloned();
+        if let TaskKind::ActorCreation(actor) = &task.spec.kind {
+            let actor = actor.actor_id;
+            match error {
+                None => self.actor_created(actor, worker_id, running, out),
+                Some(error) => {
+                    // The process keeps whatever the failed constructor left behind: retire it.
+                    self.release_grant(&running);
+                    self.workers.retire(worker_id);
+                    out.push(Action::StopWorker { worker: worker_id });
+                    self.actor_creation_failed(actor, &error, out);
+                }
+            }
+            self.schedule(out);
+            return Ok(());
+        }
         let max_calls = task.spec.options.max_calls;
         let calls = worker.count_call(task.spec.options.function_id);
         self.release_grant(&running);
@@ -115,31 +159,40 @@ impl Node {
         }
 
         let mut work = StoreWork::new();
-        let error = returns.iter().find(|payload| payload.is_error()).cloned();
         match error {
             Some(_) if retryable && task.may_retry() => self.requeue(task),
             Some(error) => self.fail_task_entry(task, Arc::new(error), &mut work, out),
-            None if returns.len() != task.spec.options.num_returns as usize => {
-                let expected = task.spec.options.num_returns as usize;
-                let message = CoreError::WrongReturnCount {
-                    expected,
-                    got: returns.len(),
-                };
-                let error = Payload::system_error(ErrorKind::SystemError, message.to_string());
-                self.fail_task_entry(task, Arc::new(error), &mut work, out);
-            }
-            None => {
-                work.extend(
-                    task.spec
-                        .return_ids()
-                        .zip(returns.into_iter().map(Arc::new)),
-                );
-                self.unpin_task_objects(&task.spec, out);
-            }
+            None => self.complete_task_entry(task, returns, &mut work, out),
         }
         self.store_all(work, out);
         self.schedule(out);
         Ok(())
+    }
+
+    /// Stores a finished task's values (the task is no longer in `self.tasks`).
+    pub(super) fn complete_task_entry(
+        &mut self,
+        task: TaskEntry,
+        returns: Vec<Payload>,
+        work: &mut StoreWork,
+        out: &mut Vec<Action>,
+    ) {
+        let expected = task.spec.options.num_returns as usize;
+        if returns.len() != expected {
+            let message = CoreError::WrongReturnCount {
+                expected,
+                got: returns.len(),
+            };
+            let error = Payload::system_error(ErrorKind::SystemError, message.to_string());
+            self.fail_task_entry(task, Arc::new(error), work, out);
+            return;
+        }
+        work.extend(
+            task.spec
+                .return_ids()
+                .zip(returns.into_iter().map(Arc::new)),
+        );
+        self.unpin_task_objects(&task.spec, out);
     }
 
     pub(super) fn requeue(&mut self, mut task: TaskEntry) {
@@ -169,7 +222,17 @@ impl Node {
         for id in spec.pinned_objects() {
             self.objects.unpin(id, &mut freed);
         }
-        out.extend(freed.into_iter().map(Action::Freed));
+        self.report_freed(freed, out);
+    }
+
+    /// Reports freed objects; an actor's handle object going means its last handle is gone.
+    pub(super) fn report_freed(&mut self, freed: Vec<ObjectId>, out: &mut Vec<Action>) {
+        for id in freed {
+            if let Some(actor) = self.actor_by_object.remove(&id) {
+                self.actor_out_of_scope(actor, out);
+            }
+            out.push(Action::Freed(id));
+        }
     }
 
     /// Stores values and wakes whoever waits for them: gets, waits, and tasks whose last
@@ -180,7 +243,7 @@ impl Node {
             let Some(woken) = self.objects.store(id, value.clone(), &mut freed) else {
                 continue;
             };
-            out.extend(freed.into_iter().map(Action::Freed));
+            self.report_freed(freed, out);
             for waiter in woken.waiters {
                 self.advance_waiter(waiter, &value, out);
             }
@@ -190,7 +253,14 @@ impl Node {
                 };
                 if let TaskState::WaitingForArgs(missing) = &mut task.state {
                     *missing -= 1;
-                    if *missing == 0 {
+                    if *missing > 0 {
+                        continue;
+                    }
+                    if let Some(call) = task.spec.actor_call() {
+                        let actor = call.actor;
+                        task.state = TaskState::ActorQueued;
+                        self.pump_actor(actor, out);
+                    } else {
                         task.state = TaskState::Queued;
                         let class = task.class;
                         self.queues.push(class, task_id);

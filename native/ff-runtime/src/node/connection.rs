@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use ff_core::ids::WorkerId;
-use ff_core::node::{WaitKind, WaitStart};
+use ff_core::node::{ActorCreated, WaitKind, WaitStart};
 use ff_core::object_table::ClientId;
+use ff_core::task::ActorName;
 use ff_proto as pb;
 use tokio::net::{UnixListener, UnixStream};
 
@@ -176,8 +177,78 @@ impl Session {
                     .spec
                     .ok_or_else(|| RuntimeError::Protocol("empty submit".into()))?;
                 let spec = convert::task_spec_from_wire(spec)?;
+                let outcome = self
+                    .shared
+                    .with_state(|state, out| state.core.submit(client, spec, out));
+                self.answer(submit.request_id, outcome.map(|()| pb::Reply::default()))?;
+            }
+            Msg::CreateActor(create) => {
+                let spec = create
+                    .spec
+                    .ok_or_else(|| RuntimeError::Protocol("empty actor creation".into()))?;
+                let spec = convert::task_spec_from_wire(spec)?;
+                let outcome = self.shared.with_state(|state, out| {
+                    state
+                        .core
+                        .create_actor(client, spec, create.get_if_exists, out)
+                });
+                let outcome = outcome.map(|created| match created {
+                    ActorCreated::New => pb::Reply::default(),
+                    ActorCreated::Existing { actor, descriptor } => pb::Reply {
+                        actor_id: actor.as_bytes().to_vec().into(),
+                        descriptor,
+                        ..pb::Reply::default()
+                    },
+                });
+                self.answer(create.request_id, outcome)?;
+            }
+            Msg::GetNamedActor(get) => {
+                let name = ActorName {
+                    namespace: get.namespace,
+                    name: get.name,
+                };
+                let found = self
+                    .shared
+                    .with_state(|state, _| state.core.named_actor(client, &name));
+                let reply = match found {
+                    Some((actor, descriptor)) => pb::Reply {
+                        actor_id: actor.as_bytes().to_vec().into(),
+                        descriptor,
+                        ..pb::Reply::default()
+                    },
+                    None => pb::Reply::default(),
+                };
+                self.answer(get.request_id, Ok(reply))?;
+            }
+            Msg::ListNamedActors(list) => {
+                let namespace = (!list.all_namespaces).then_some(list.namespace);
+                let names = self
+                    .shared
+                    .with_state(|state, _| state.core.named_actors(namespace.as_deref()));
+                let names = names
+                    .into_iter()
+                    .map(|n| pb::ActorNameEntry {
+                        namespace: n.namespace,
+                        name: n.name,
+                    })
+                    .collect();
+                self.answer(
+                    list.request_id,
+                    Ok(pb::Reply {
+                        names,
+                        ..pb::Reply::default()
+                    }),
+                )?;
+            }
+            Msg::KillActor(kill) => {
+                let actor = convert::actor_id(&kill.actor_id)?;
                 self.shared
-                    .with_state(|state, out| state.core.submit(client, spec, out))?;
+                    .with_state(|state, out| state.core.kill_actor(actor, kill.no_restart, out));
+            }
+            Msg::ActorExiting(exiting) => {
+                let actor = convert::actor_id(&exiting.actor_id)?;
+                self.shared
+                    .with_state(|state, _| state.core.actor_exiting(actor));
             }
             Msg::Function(function) => {
                 let id = convert::function_id(&function.function_id)?;
@@ -224,6 +295,33 @@ impl Session {
                     })),
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Sends the reply to a request (a zero `request_id` wants none). A refusal is an answer;
+    /// any other error ends the connection.
+    fn answer(
+        &self,
+        request_id: u64,
+        outcome: std::result::Result<pb::Reply, ff_core::CoreError>,
+    ) -> Result<()> {
+        let reply = match outcome.map_err(RuntimeError::from) {
+            Ok(reply) => reply,
+            Err(RuntimeError::Refused { refusal, message }) => pb::Reply {
+                refused: refusal.code().to_string(),
+                message,
+                ..pb::Reply::default()
+            },
+            Err(error) => return Err(error),
+        };
+        if request_id != 0 {
+            self.link.send(&pb::ToWorker {
+                msg: Some(pb::to_worker::Msg::Reply(pb::Reply {
+                    request_id,
+                    ..reply
+                })),
+            });
         }
         Ok(())
     }

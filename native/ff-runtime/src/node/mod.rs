@@ -13,12 +13,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ff_core::ids::{FunctionId, JobId, NodeId, ObjectId, TaskIdGenerator};
-use ff_core::node::{Node as CoreNode, NodeConfig as CoreConfig, WaitKind, WaitResult, WaitStart};
+use ff_core::ids::{ActorId, FunctionId, JobId, NodeId, ObjectId, TaskIdGenerator};
+use ff_core::node::{
+    ActorCreated, Node as CoreNode, NodeConfig as CoreConfig, WaitKind, WaitResult, WaitStart,
+};
 use ff_core::object::Payload;
 use ff_core::object_table::ClientId;
 use ff_core::resources::ResourceSet;
-use ff_core::task::TaskSpec;
+use ff_core::task::{ActorName, TaskSpec};
 use parking_lot::Mutex;
 use tokio::net::UnixListener;
 
@@ -272,11 +274,44 @@ impl Client for DriverClient {
         Ok(())
     }
 
-    fn submit(&self, spec: TaskSpec) -> Result<()> {
+    fn submit(&self, spec: TaskSpec, _confirm: bool) -> Result<()> {
         self.check_running()?;
         self.shared
             .with_state(|state, out| state.core.submit(ClientId::DRIVER, spec, out))?;
         Ok(())
+    }
+
+    fn create_actor(&self, spec: TaskSpec, get_if_exists: bool) -> Result<ActorCreated> {
+        self.check_running()?;
+        Ok(self.shared.with_state(|state, out| {
+            state
+                .core
+                .create_actor(ClientId::DRIVER, spec, get_if_exists, out)
+        })?)
+    }
+
+    fn named_actor(&self, name: ActorName) -> Result<Option<(ActorId, Bytes)>> {
+        self.check_running()?;
+        Ok(self
+            .shared
+            .with_state(|state, _| state.core.named_actor(ClientId::DRIVER, &name)))
+    }
+
+    fn named_actors(&self, namespace: Option<String>) -> Result<Vec<ActorName>> {
+        Ok(self
+            .shared
+            .with_state(|state, _| state.core.named_actors(namespace.as_deref())))
+    }
+
+    fn kill_actor(&self, actor: ActorId, no_restart: bool) -> Result<()> {
+        self.check_running()?;
+        self.shared
+            .with_state(|state, out| state.core.kill_actor(actor, no_restart, out));
+        Ok(())
+    }
+
+    fn actor_exiting(&self, _actor: ActorId) -> Result<()> {
+        Err(RuntimeError::Protocol("the driver hosts no actor".into()))
     }
 
     fn put(&self, id: ObjectId, payload: Payload) -> Result<()> {

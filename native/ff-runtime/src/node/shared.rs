@@ -57,6 +57,7 @@ enum Effect {
         env: Arc<EnvVars>,
     },
     Stop(WorkerId),
+    Kill(WorkerId),
     WakeDriver {
         slot: Arc<WaitSlot>,
         result: WaitResult,
@@ -165,6 +166,7 @@ impl NodeShared {
                     msg: Some(pb::to_worker::Msg::Exit(pb::Exit {})),
                 },
             ),
+            Effect::Kill(worker) => self.kill_process(worker),
             Effect::WakeDriver { slot, result } => slot.fill(result),
             Effect::ReplyToWorker {
                 worker,
@@ -180,6 +182,16 @@ impl NodeShared {
         match link {
             Some(link) => link.send(message),
             None => tracing::debug!(%worker, "message for a worker that is not connected"),
+        }
+    }
+
+    /// Ends a worker process at once (SIGKILL); its death is handled when the process is
+    /// reaped, like any other.
+    pub fn kill_process(&self, worker: WorkerId) {
+        if let Some(pid) = self.processes.lock().get(&worker) {
+            // SAFETY: kill(2) on a child not reaped yet (the watcher removes the pid under this
+            // same lock when it reaps), so the pid cannot have been reused.
+            unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
         }
     }
 
@@ -228,6 +240,7 @@ fn prepare(state: &mut NodeState, actions: Vec<Action>) -> Vec<Effect> {
                 env: state.core.env_vars(env),
             }),
             Action::StopWorker { worker } => effects.push(Effect::Stop(worker)),
+            Action::KillWorker { worker } => effects.push(Effect::Kill(worker)),
             Action::WaiterDone {
                 waiter,
                 client,
