@@ -16,6 +16,8 @@ class RuntimeShutDownError(RuntimeError): ...
 class NodeGoneError(RuntimeError): ...
 class StartupError(RuntimeError): ...
 class ProtocolError(RuntimeError): ...
+class ActorNameTakenError(ValueError): ...
+class PendingCallsLimitError(RuntimeError): ...
 
 class ObjectRef:
     """A reference to an object in the store; tracked when a session made it."""
@@ -37,8 +39,9 @@ class NestedRefs:
     def __len__(self) -> int: ...
 
 class ErrorPayload:
-    """A stored error: kind is task_error, worker_crashed, object_lost, task_cancelled or
-    system_error; data holds the serialized exception for task_error."""
+    """A stored error: kind is task_error, worker_crashed, object_lost, task_cancelled,
+    system_error, actor_died, actor_unavailable or pending_calls_limit_exceeded; data holds
+    the serialized exception for task_error (and a constructor's error for actor_died)."""
 
     kind: str
     message: str
@@ -76,6 +79,12 @@ class TaskCall:
     retry_exceptions: bool
     retry_allowlist: bytes
     attempt: int
+    kind: str
+    actor_id: Optional[bytes]
+    method: Optional[str]
+    concurrency_group: Optional[str]
+    actor_descriptor: Optional[bytes]
+    actor_name: Optional[str]
     def task_id_hex(self) -> str: ...
 
 _Hooks = Tuple[
@@ -118,7 +127,35 @@ class Session:
         args: bytes,
         nested: Optional[NestedRefs],
         arg_refs: List[ObjectRef],
+        actor_id: Optional[bytes] = None,
+        method: Optional[str] = None,
+        concurrency_group: Optional[str] = None,
+        confirm: bool = False,
     ) -> List[ObjectRef]: ...
+    def create_actor(
+        self,
+        template: TaskTemplate,
+        args: bytes,
+        nested: Optional[NestedRefs],
+        arg_refs: List[ObjectRef],
+        *,
+        class_name: str,
+        running: Dict[str, float],
+        max_restarts: int,
+        namespace: str,
+        name: Optional[str],
+        detached: bool,
+        max_pending_calls: int,
+        descriptor: bytes,
+        get_if_exists: bool,
+    ) -> Tuple[bytes, ObjectRef, Optional[bytes]]: ...
+    def get_named_actor(
+        self, name: str, namespace: str
+    ) -> Optional[Tuple[bytes, ObjectRef, bytes]]: ...
+    def list_named_actors(self, namespace: Optional[str]) -> List[Tuple[str, str]]: ...
+    def kill_actor(self, actor_id: bytes, no_restart: bool) -> None: ...
+    def actor_exiting(self, actor_id: bytes) -> None: ...
+    def flush_refs(self) -> None: ...
     def put(self, data: bytes, nested: Optional[NestedRefs]) -> ObjectRef: ...
     def get(
         self, refs: List[ObjectRef], timeout: Optional[float]

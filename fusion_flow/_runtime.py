@@ -8,6 +8,7 @@ held here and nowhere else.
 from __future__ import annotations
 
 import atexit
+import contextvars
 import os
 import sys
 import tempfile
@@ -45,6 +46,23 @@ class TaskContext:
 
 
 @dataclass
+class ActorContext:
+    """What a worker knows about the actor it hosts."""
+
+    actor_id: str
+    name: Optional[str]
+    namespace: Optional[str]
+    restarts: int
+    is_async: bool
+    class_name: str
+    descriptor: Any = None  # the ActorDescriptor, to make handles to this actor
+
+    def handle_object_id(self) -> bytes:
+        """The id of the object every handle to this actor refers to (see ff-core's ids)."""
+        return b"\xff" * 8 + bytes.fromhex(self.actor_id) + b"\x00" * 4
+
+
+@dataclass
 class DriverSettings:
     resources: Dict[str, float]
     namespace: str
@@ -62,7 +80,11 @@ class Runtime:
         self.is_driver: bool = native.is_driver
         self.namespace: str = native.namespace
         self.job_env = job_env
-        self.current_task: Optional[TaskContext] = None
+        # The running task: per thread and per coroutine, as actors run calls concurrently.
+        self._task: contextvars.ContextVar[Optional[TaskContext]] = contextvars.ContextVar(
+            "fusion_flow_task", default=None
+        )
+        self.current_actor: Optional[ActorContext] = None
         # In Ray the driver is a worker too: its id is the job id padded with ff bytes.
         self.driver_worker_id = native.job_id + "ff" * 24
         self._functions: set = set()
@@ -70,6 +92,16 @@ class Runtime:
         self._printer: Optional[threading.Thread] = None
         self._output: Any = None  # a DriverOutput, once the driver shows worker output
         self._stopping = threading.Event()
+
+    @property
+    def current_task(self) -> Optional[TaskContext]:
+        return self._task.get()
+
+    def enter_task(self, task: TaskContext) -> contextvars.Token:
+        return self._task.set(task)
+
+    def leave_task(self, token: contextvars.Token) -> None:
+        self._task.reset(token)
 
     def ensure_function(self, function_id: bytes, pickled: bytes) -> None:
         """Makes a pickled function known to the node, once per session."""

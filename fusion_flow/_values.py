@@ -23,7 +23,52 @@ def error_from_payload(payload: _native.ErrorPayload, object_ref: Any = None) ->
         return exceptions.ObjectLostError(hex_id, None, "")
     if kind == "task_cancelled":
         return exceptions.TaskCancelledError()
+    if kind == "actor_died":
+        return _actor_died(payload)
+    if kind == "actor_unavailable":
+        return exceptions.ActorUnavailableError(
+            f"The actor's process died while it ran this task ({payload.message})", None
+        )
     return exceptions.RaySystemError(payload.message)
+
+
+# Why an actor died (the node's reason codes), as Ray words it.
+_DEATH_REASONS = {
+    "killed": "The actor is dead because it was killed by `ray.kill`.",
+    "exited": (
+        "The actor is dead because its worker process has died. Worker exit type: "
+        "INTENDED_USER_EXIT Worker exit detail: Worker exits by an user request. "
+        "exit_actor() is called."
+    ),
+    "out_of_scope": "The actor is dead because all references to the actor were removed.",
+    "crashed": (
+        "The actor is dead because its worker process has died. Worker exit type: "
+        "SYSTEM_ERROR Worker exit detail: {detail}"
+    ),
+    "unknown": "The actor is unknown to this runtime (it may belong to an earlier session).",
+}
+
+
+def _actor_died(payload: _native.ErrorPayload) -> BaseException:
+    from fusion_flow.ray_compat import exceptions
+
+    reason, class_name, actor_id, name, namespace, detail = payload.message.split("\n", 5)
+    if reason == "creation_failed":
+        try:
+            task_error = exceptions.RayError.from_bytes(payload.data)
+        except Exception:
+            task_error = None
+        if isinstance(task_error, exceptions.RayTaskError):
+            return exceptions.ActorDiedError(task_error)
+        return exceptions.ActorDiedError()
+    context = exceptions.ActorDiedErrorContext(
+        class_name=class_name,
+        actor_id=actor_id,
+        error_message=_DEATH_REASONS.get(reason, reason).format(detail=detail),
+        name=name,
+        ray_namespace=namespace,
+    )
+    return exceptions.ActorDiedError(context)
 
 
 def get_values(runtime: Any, refs: List[_native.ObjectRef], timeout: Optional[float]) -> list:

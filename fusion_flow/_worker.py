@@ -1,14 +1,15 @@
 """Worker process entry point (see ``_runtime._WORKER_BOOTSTRAP`` for how it is started).
 
 The node starts this with its socket and the worker's id in the environment. The worker
-connects, then runs the tasks it is handed on its main thread, one at a time.
+connects, then runs what it is handed on its main thread: tasks one at a time, or, once it
+hosts an actor, that actor's calls (see ``_actor_host``).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from fusion_flow import _native, _runtime, _serialization, _values
 from fusion_flow._network import node_ip_address
@@ -20,21 +21,8 @@ def _function_name(function: Any) -> str:
     return f"{module}.{getattr(function, '__qualname__', repr(function))}"
 
 
-def _split_returns(result: Any, num_returns: int) -> list:
-    """One value per return; several returns come from any sequence of that length (as in
-    Ray, a value without a length raises TypeError from ``len``)."""
-    if num_returns == 1:
-        return [result]
-    if num_returns == 0:
-        return []
-    count = len(result)
-    if count != num_returns:
-        raise ValueError(f"Task returned {count} objects, but num_returns={num_returns}.")
-    return [result[index] for index in range(num_returns)]
-
-
 class Executor:
-    """Runs the tasks this worker is handed."""
+    """Runs what this worker is handed."""
 
     def __init__(self, runtime: _runtime.Runtime) -> None:
         self.runtime = runtime
@@ -44,51 +32,93 @@ class Executor:
         self.pid = os.getpid()
         self.ip = node_ip_address()
         self.announced_name: Optional[str] = None
+        self.actor: Any = None  # the ActorHost, once this worker hosts an actor
 
     def serve(self) -> None:
         while True:
             call = self.native.next_task()
             if call is None:
                 return
-            self.run(call)
+            if call.kind == "actor_call":
+                self.actor.submit(call)
+            elif call.kind == "actor_creation":
+                self.create_actor(call)
+            else:
+                self.run(call)
+
+    # ------------------------------------------------------------------ plain tasks
 
     def run(self, call: _native.TaskCall) -> None:
         self.announce(call.name)
         function: Any = None
         try:
             function = self.function_for(call)
-            self.runtime.current_task = _runtime.TaskContext(
-                task_id=call.task_id_hex(),
-                name=call.name,
-                function_name=_function_name(function),
-                assigned=call.assigned,
-                gpu_ids=list(call.gpu_ids),
-                attempt=call.attempt,
-            )
+            context = self.task_context(call, None, function)
             if call.gpu_ids:
                 os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in call.gpu_ids)
-            failed_arg = next((v for v in call.arg_values if type(v) is _native.ErrorPayload), None)
-            if failed_arg is not None:
-                self.report_failed_argument(call, function, failed_arg)
-                return
-            args, kwargs = _serialization.unpack_args(
-                call.args, [_serialization.loads(v) for v in call.arg_values]
-            )
-            result = function(*args, **kwargs)
-            del args, kwargs
-            returns = [_serialization.dumps(v) for v in _split_returns(result, call.num_returns)]
-            del result
+            token = self.runtime.enter_task(context)
+            try:
+                args, kwargs = self.arguments(call, function)
+                result = function(*args, **kwargs)
+                del args, kwargs
+                returns = [_serialization.dumps(v) for v in self.split(result, call)]
+                del result
+            finally:
+                self.runtime.leave_task(token)
+        except _ArgumentFailed as failed:
+            self.native.task_failed(call.task_id, failed.payload, False)
         except SystemExit:
             # As on Ray, a task that exits its process is a worker death (and is retried so).
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(1)
         except BaseException as error:
-            self.report_error(call, function, error)
+            name = _function_name(function) if function is not None else call.name
+            self.report_error(call, name, error)
         else:
             self.native.task_done(call.task_id, returns)
-        finally:
-            self.runtime.current_task = None
+
+    # ------------------------------------------------------------------ actors
+
+    def create_actor(self, call: _native.TaskCall) -> None:
+        from fusion_flow._actor_host import ActorHost
+
+        host = ActorHost(self, call)
+        self.announce(host.descriptor.class_name)
+        if call.gpu_ids:
+            os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in call.gpu_ids)
+        try:
+            cls = self.function_for(call)
+            args, kwargs = self.arguments(call, cls)
+        except _ArgumentFailed as failed:
+            self.native.task_failed(call.task_id, failed.payload, False)
+            return
+        except BaseException as error:
+            self.report_error(call, call.name, error)
+            return
+        self.actor = host
+        host.create(call, cls, args, kwargs)
+
+    # ------------------------------------------------------------------ shared pieces
+
+    def task_context(
+        self, call: _native.TaskCall, method: Optional[str], function: Any = None
+    ) -> _runtime.TaskContext:
+        if method is not None:
+            descriptor = self.actor.descriptor if self.actor is not None else None
+            module = descriptor.module if descriptor is not None else "__main__"
+            owner = descriptor.class_name if descriptor is not None else call.name
+            function_name = f"{module}.{owner}.{method}"
+        else:
+            function_name = _function_name(function)
+        return _runtime.TaskContext(
+            task_id=call.task_id_hex(),
+            name=call.name,
+            function_name=function_name,
+            assigned=call.assigned,
+            gpu_ids=list(call.gpu_ids),
+            attempt=call.attempt,
+        )
 
     def announce(self, name: str) -> None:
         """Tells the node's output reader which task the next lines belong to."""
@@ -107,6 +137,30 @@ class Executor:
             self.functions[call.function_id] = function
         return function
 
+    def arguments(self, call: _native.TaskCall, function: Any = None) -> Tuple[tuple, dict]:
+        """The call's arguments; a failed ref argument raises ``_ArgumentFailed`` with the
+        error this call must report (Ray's "input arguments could not be computed")."""
+        failed = next((v for v in call.arg_values if type(v) is _native.ErrorPayload), None)
+        if failed is not None:
+            raise _ArgumentFailed(self.dependency_error(call, function, failed))
+        return _serialization.unpack_args(
+            call.args, [_serialization.loads(v) for v in call.arg_values]
+        )
+
+    @staticmethod
+    def split(result: Any, call: _native.TaskCall) -> list:
+        """One value per return; several returns come from any sequence of that length (as
+        in Ray, a value without a length raises TypeError from ``len``)."""
+        num_returns = call.num_returns
+        if num_returns == 1:
+            return [result]
+        if num_returns == 0:
+            return []
+        count = len(result)
+        if count != num_returns:
+            raise ValueError(f"Task returned {count} objects, but num_returns={num_returns}.")
+        return [result[index] for index in range(num_returns)]
+
     def is_retryable(self, call: _native.TaskCall, error: BaseException) -> bool:
         if not call.retry_exceptions or not isinstance(error, Exception):
             return False
@@ -118,36 +172,48 @@ class Executor:
             self.retryable_classes[call.retry_allowlist] = classes
         return isinstance(error, classes)
 
-    def report_error(self, call: _native.TaskCall, function: Any, error: BaseException) -> None:
+    def report_error(
+        self,
+        call: _native.TaskCall,
+        function_name: str,
+        error: BaseException,
+        actor_repr: Optional[str] = None,
+    ) -> None:
         from fusion_flow._task_errors import capture_task_error
 
-        name = _function_name(function) if function is not None else call.name
+        actor = self.runtime.current_actor
         data = capture_task_error(
             error,
-            name,
+            function_name,
             pid=self.pid,
             ip=self.ip,
             proctitle=f"ray::{call.name}",
             task_id=call.task_id_hex(),
+            actor_repr=actor_repr,
+            actor_id=actor.actor_id if actor is not None else None,
         )
         self.native.task_failed(call.task_id, data, self.is_retryable(call, error))
 
-    def report_failed_argument(
+    def dependency_error(
         self, call: _native.TaskCall, function: Any, payload: _native.ErrorPayload
-    ) -> None:
+    ) -> bytes:
         from fusion_flow._task_errors import capture_dependency_error, dumps_system_error
 
         failed = payload.data
         if payload.kind != "task_error":
             failed = dumps_system_error(_values.error_from_payload(payload))
-        data = capture_dependency_error(
-            failed,
-            _function_name(function),
-            pid=self.pid,
-            ip=self.ip,
-            proctitle=f"ray::{call.name}",
+        name = _function_name(function) if function is not None else call.name
+        return capture_dependency_error(
+            failed, name, pid=self.pid, ip=self.ip, proctitle=f"ray::{call.name}"
         )
-        self.native.task_failed(call.task_id, data, False)
+
+
+class _ArgumentFailed(Exception):
+    """An argument of the call was an error: the call fails with this payload."""
+
+    def __init__(self, payload: bytes) -> None:
+        super().__init__("an argument could not be computed")
+        self.payload = payload
 
 
 def main() -> None:

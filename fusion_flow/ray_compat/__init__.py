@@ -3,15 +3,17 @@
 This module only re-exports; each name lives in the module of its job.
 """
 
-from fusion_flow.ray_compat import exceptions, util
+from fusion_flow.ray_compat import actor, exceptions, util
 from fusion_flow.ray_compat._decorators import remote
-from fusion_flow.ray_compat._later import cancel, get_actor, kill, method
+from fusion_flow.ray_compat._later import cancel
+from fusion_flow.ray_compat.actor import method
 from fusion_flow.ray_compat.cluster import (
     available_resources,
     cluster_resources,
     get_gpu_ids,
     nodes,
 )
+from fusion_flow.ray_compat.named_actors import get_actor, kill
 from fusion_flow.ray_compat.object_ref import ObjectRef
 from fusion_flow.ray_compat.objects import get, put, wait
 from fusion_flow.ray_compat.runtime_context import get_runtime_context
@@ -21,6 +23,7 @@ __version__ = "2.60.0"
 
 __all__ = [
     "ObjectRef",
+    "actor",
     "available_resources",
     "cancel",
     "cluster_resources",

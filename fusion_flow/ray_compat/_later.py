@@ -9,15 +9,3 @@ from fusion_flow.ray_compat._unsupported import Unsupported
 
 def cancel(*args: Any, **kwargs: Any) -> NoReturn:
     raise Unsupported("ray.cancel")
-
-
-def kill(*args: Any, **kwargs: Any) -> NoReturn:
-    raise Unsupported("ray.kill (actors)")
-
-
-def get_actor(*args: Any, **kwargs: Any) -> NoReturn:
-    raise Unsupported("ray.get_actor (actors)")
-
-
-def method(*args: Any, **kwargs: Any) -> NoReturn:
-    raise Unsupported("ray.method (actors)")

@@ -59,10 +59,29 @@ class RuntimeContext:
         return task.function_name if task is not None else None
 
     def get_actor_id(self) -> Optional[str]:
-        return None
+        actor = self._runtime.current_actor
+        return actor.actor_id if actor is not None else None
 
     def get_actor_name(self) -> Optional[str]:
-        return None
+        actor = self._runtime.current_actor
+        return actor.name if actor is not None else None
+
+    @property
+    def current_actor(self) -> Any:
+        """A handle to the actor this runs in."""
+        from fusion_flow.ray_compat.actor import ActorHandle
+
+        actor = self._runtime.current_actor
+        if actor is None:
+            raise RuntimeError("This method is only available in an actor.")
+        ref = self._runtime.native.ref_from_binary(actor.handle_object_id())
+        return ActorHandle(bytes.fromhex(actor.actor_id), ref, actor.descriptor)
+
+    @property
+    def was_current_actor_reconstructed(self) -> bool:
+        actor = self._runtime.current_actor
+        assert actor is not None, "This method can't be called outside an actor."
+        return actor.restarts > 0
 
     @property
     def namespace(self) -> str:

@@ -1,5 +1,32 @@
-"""``ray.util``: utilities around the core API."""
+"""``ray.util``: utilities around the core API.
+
+Members that need the rest of the API (actors, the session) load on first use: the option
+checks import ``util.scheduling_strategies`` while the API itself is still being imported.
+"""
+
+from importlib import import_module
+from typing import Any
 
 from fusion_flow.ray_compat.util import scheduling_strategies
 
-__all__ = ["scheduling_strategies"]
+_LAZY = {
+    "ActorPool": ("fusion_flow.ray_compat.util.actor_pool", "ActorPool"),
+    "list_named_actors": ("fusion_flow.ray_compat.named_actors", "list_named_actors"),
+    "queue": ("fusion_flow.ray_compat.util.queue", None),
+}
+
+__all__ = ["ActorPool", "list_named_actors", "queue", "scheduling_strategies"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'ray.util' has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_LAZY))

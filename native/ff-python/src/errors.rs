@@ -5,8 +5,9 @@
 //! exceptions here: they come back as [`crate::object_ref::ErrorPayload`] values, which the
 //! Python layer turns into Ray's exception classes.
 
+use ff_runtime::error::Refusal;
 use ff_runtime::RuntimeError;
-use pyo3::exceptions::{PyOSError, PyRuntimeError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 pyo3::create_exception!(
@@ -33,6 +34,18 @@ pyo3::create_exception!(
     PyRuntimeError,
     "A malformed message or a broken invariant."
 );
+pyo3::create_exception!(
+    _native,
+    ActorNameTakenError,
+    PyValueError,
+    "The actor name is taken in its namespace."
+);
+pyo3::create_exception!(
+    _native,
+    PendingCallsLimitError,
+    PyRuntimeError,
+    "Too many calls are pending on the actor."
+);
 
 pub fn to_py(error: RuntimeError) -> PyErr {
     match error {
@@ -44,6 +57,14 @@ pub fn to_py(error: RuntimeError) -> PyErr {
         }
         RuntimeError::Io(e) => PyOSError::new_err(e.to_string()),
         RuntimeError::Interrupted => PyRuntimeError::new_err("interrupted"),
+        RuntimeError::Refused {
+            refusal: Refusal::ActorNameTaken,
+            message,
+        } => ActorNameTakenError::new_err(message),
+        RuntimeError::Refused {
+            refusal: Refusal::PendingCallsLimitExceeded,
+            message,
+        } => PendingCallsLimitError::new_err(message),
     }
 }
 
@@ -81,5 +102,10 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("NodeGoneError", py.get_type::<NodeGoneError>())?;
     module.add("StartupError", py.get_type::<StartupError>())?;
     module.add("ProtocolError", py.get_type::<ProtocolError>())?;
+    module.add("ActorNameTakenError", py.get_type::<ActorNameTakenError>())?;
+    module.add(
+        "PendingCallsLimitError",
+        py.get_type::<PendingCallsLimitError>(),
+    )?;
     Ok(())
 }

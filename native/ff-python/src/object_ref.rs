@@ -206,7 +206,8 @@ impl NestedRefs {
 /// An object that holds an error instead of a value, for the Python layer to raise.
 #[pyclass(module = "fusion_flow._native", frozen, get_all)]
 pub struct ErrorPayload {
-    /// One of "task_error", "worker_crashed", "object_lost", "task_cancelled", "system_error".
+    /// One of "task_error", "worker_crashed", "object_lost", "task_cancelled", "system_error",
+    /// "actor_died", "actor_unavailable", "pending_calls_limit_exceeded".
     pub kind: &'static str,
     pub message: String,
     /// The serialized exception, for "task_error".
@@ -230,6 +231,9 @@ pub fn error_kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::ObjectLost => "object_lost",
         ErrorKind::TaskCancelled => "task_cancelled",
         ErrorKind::SystemError => "system_error",
+        ErrorKind::ActorDied => "actor_died",
+        ErrorKind::ActorUnavailable => "actor_unavailable",
+        ErrorKind::PendingCallsLimitExceeded => "pending_calls_limit_exceeded",
     }
 }
 

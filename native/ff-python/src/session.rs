@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ff_runtime::core::ids::{FunctionId, ObjectId, TaskId, WorkerId};
+use ff_runtime::core::ids::{ActorId, FunctionId, ObjectId, TaskId, WorkerId};
+use ff_runtime::core::node::ActorCreated;
 use ff_runtime::core::object::Payload;
-use ff_runtime::core::task::{TaskKind, TaskSpec};
+use ff_runtime::core::task::{ActorCall, ActorName, ActorSpec, TaskKind, TaskSpec};
 use ff_runtime::node::{DriverEvent, Stream};
 use ff_runtime::{Client, GetOutcome, Node, NodeConfig, WorkerClient};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -170,8 +171,11 @@ impl Session {
             .map_err(to_py)
     }
 
-    /// Submits a call of `template`; returns one ObjectRef per return value.
-    #[pyo3(signature = (template, args, nested, arg_refs))]
+    /// Submits a call of `template` (of a function, or with `actor_id` and `method` of an
+    /// actor's method); returns one ObjectRef per return value. With `confirm` the node must
+    /// accept the call first (it refuses calls past an actor's max_pending_calls).
+    #[pyo3(signature = (template, args, nested, arg_refs, actor_id=None, method=None, concurrency_group=None, confirm=false))]
+    #[allow(clippy::too_many_arguments)]
     fn submit(
         &self,
         py: Python<'_>,
@@ -179,21 +183,143 @@ impl Session {
         args: &[u8],
         nested: Option<PyRef<'_, NestedRefs>>,
         arg_refs: &Bound<'_, PyList>,
+        actor_id: Option<&[u8]>,
+        method: Option<&str>,
+        concurrency_group: Option<&str>,
+        confirm: bool,
     ) -> PyResult<Py<PyList>> {
+        let kind = match (actor_id, method) {
+            (Some(actor), Some(method)) => TaskKind::ActorCall(ActorCall {
+                actor: ActorId::from_bytes(actor).map_err(value_error)?,
+                method: method.into(),
+                concurrency_group: concurrency_group.map(Into::into),
+            }),
+            _ => TaskKind::Function,
+        };
         let spec = TaskSpec {
             task_id: self.client().task_ids().next(),
-            kind: TaskKind::Function,
+            kind,
             options: template.options.clone(),
             args: Self::payload(args, nested.as_deref()),
             arg_refs: ids_of(arg_refs)?,
         };
         let returns: Vec<ObjectId> = spec.return_ids().collect();
-        self.client().submit(spec).map_err(to_py)?;
+        self.client().submit(spec, confirm).map_err(to_py)?;
         let refs = PyList::empty(py);
         for id in returns {
             refs.append(Py::new(py, ObjectRef::adopted(&self.core, id))?)?;
         }
         Ok(refs.unbind())
+    }
+
+    /// Creates an actor whose constructor is a call of `template` (the class's function id,
+    /// its placement resources, env vars). Returns (actor id, a ref to the actor's handle
+    /// object, None) — or, when `get_if_exists` finds a live actor of that name, (its id, a
+    /// ref to its handle object, its descriptor).
+    #[pyo3(signature = (template, args, nested, arg_refs, *, class_name, running, max_restarts, namespace, name, detached, max_pending_calls, descriptor, get_if_exists))]
+    #[allow(clippy::too_many_arguments)]
+    fn create_actor<'py>(
+        &self,
+        py: Python<'py>,
+        template: &TaskTemplate,
+        args: &[u8],
+        nested: Option<PyRef<'_, NestedRefs>>,
+        arg_refs: &Bound<'_, PyList>,
+        class_name: String,
+        running: HashMap<String, f64>,
+        max_restarts: i32,
+        namespace: String,
+        name: Option<String>,
+        detached: bool,
+        max_pending_calls: i32,
+        descriptor: &[u8],
+        get_if_exists: bool,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let actor_id = ActorId::new(self.client().info().job_id);
+        let actor = ActorSpec {
+            actor_id,
+            class_name: class_name.into(),
+            running: resource_set(running)?,
+            max_restarts,
+            name: name.map(|name| ActorName { namespace, name }),
+            detached,
+            max_pending_calls,
+            descriptor: Bytes::copy_from_slice(descriptor),
+        };
+        let spec = TaskSpec {
+            task_id: actor_id.creation_task(),
+            kind: TaskKind::ActorCreation(Arc::new(actor)),
+            options: template.options.clone(),
+            args: Self::payload(args, nested.as_deref()),
+            arg_refs: ids_of(arg_refs)?,
+        };
+        let created = self
+            .client()
+            .create_actor(spec, get_if_exists)
+            .map_err(to_py)?;
+        let (actor, descriptor) = match created {
+            ActorCreated::New => (actor_id, None),
+            ActorCreated::Existing { actor, descriptor } => (actor, Some(descriptor)),
+        };
+        let handle = ObjectRef::adopted(&self.core, actor.handle_object());
+        let descriptor = descriptor.map(|d| PyBytes::new(py, &d));
+        (PyBytes::new(py, actor.as_bytes()), handle, descriptor).into_pyobject(py)
+    }
+
+    /// The live actor named `name` in `namespace`: (id, a ref to its handle object,
+    /// descriptor), or None.
+    fn get_named_actor<'py>(
+        &self,
+        py: Python<'py>,
+        name: String,
+        namespace: String,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let client = self.client().clone();
+        let found = blocking(py, move |_| {
+            client.named_actor(ActorName { namespace, name })
+        })?;
+        found
+            .map(|(actor, descriptor)| {
+                let handle = ObjectRef::adopted(&self.core, actor.handle_object());
+                (
+                    PyBytes::new(py, actor.as_bytes()),
+                    handle,
+                    PyBytes::new(py, &descriptor),
+                )
+                    .into_pyobject(py)
+            })
+            .transpose()
+    }
+
+    /// (namespace, name) of live named actors in `namespace`, or in all when None.
+    #[pyo3(signature = (namespace))]
+    fn list_named_actors(
+        &self,
+        py: Python<'_>,
+        namespace: Option<String>,
+    ) -> PyResult<Vec<(String, String)>> {
+        let client = self.client().clone();
+        let names = blocking(py, move |_| client.named_actors(namespace))?;
+        Ok(names.into_iter().map(|n| (n.namespace, n.name)).collect())
+    }
+
+    fn kill_actor(&self, actor_id: &[u8], no_restart: bool) -> PyResult<()> {
+        let actor = ActorId::from_bytes(actor_id).map_err(value_error)?;
+        self.client().kill_actor(actor, no_restart).map_err(to_py)
+    }
+
+    /// Worker: reports ref changes not yet sent (before the process exits).
+    fn flush_refs(&self) -> PyResult<()> {
+        match &self.role {
+            Role::Worker(worker) => worker.flush_refs().map_err(to_py),
+            Role::Driver(_) => Ok(()),
+        }
+    }
+
+    /// Worker: the actor this process hosts is about to exit on purpose.
+    fn actor_exiting(&self, actor_id: &[u8]) -> PyResult<()> {
+        let actor = ActorId::from_bytes(actor_id).map_err(value_error)?;
+        self.client().actor_exiting(actor).map_err(to_py)
     }
 
     #[pyo3(signature = (data, nested))]

@@ -94,7 +94,18 @@ pub struct TaskCall {
     pub gpu_ids: Vec<u32>,
     pub retry_exceptions: bool,
     pub retry_allowlist: Py<PyBytes>,
+    /// For an actor's constructor, how many times the actor has been restarted.
     pub attempt: u32,
+    /// "function", "actor_creation" or "actor_call".
+    pub kind: &'static str,
+    /// The actor this creates or calls (16 bytes), else None.
+    pub actor_id: Option<Py<PyBytes>>,
+    /// For a call: the method; for a creation: None.
+    pub method: Option<String>,
+    pub concurrency_group: Option<String>,
+    /// For a creation: the actor's description (class, concurrency settings) and name.
+    pub actor_descriptor: Option<Py<PyBytes>>,
+    pub actor_name: Option<String>,
 }
 
 impl TaskCall {
@@ -107,7 +118,34 @@ impl TaskCall {
         }
         let assigned = ff_runtime::convert::resources_from_wire(&task.assigned)
             .map_err(crate::errors::to_py)?;
+        let bytes = |b: &[u8]| PyBytes::new(py, b).unbind();
+        let (kind, actor_id, method, concurrency_group, actor_descriptor, actor_name) =
+            match &task.kind {
+                None => ("function", None, None, None, None, None),
+                Some(pb::execute_task::Kind::ActorCreation(actor)) => (
+                    "actor_creation",
+                    Some(bytes(&actor.actor_id)),
+                    None,
+                    None,
+                    Some(bytes(&actor.descriptor)),
+                    (!actor.name.is_empty()).then(|| actor.name.clone()),
+                ),
+                Some(pb::execute_task::Kind::ActorCall(call)) => (
+                    "actor_call",
+                    Some(bytes(&call.actor_id)),
+                    Some(call.method.clone()),
+                    (!call.concurrency_group.is_empty()).then(|| call.concurrency_group.clone()),
+                    None,
+                    None,
+                ),
+            };
         Ok(Self {
+            kind,
+            actor_id,
+            method,
+            concurrency_group,
+            actor_descriptor,
+            actor_name,
             task_id: PyBytes::new(py, &task.task_id).unbind(),
             function_id: PyBytes::new(py, &task.function_id).unbind(),
             function: (!task.function.is_empty())

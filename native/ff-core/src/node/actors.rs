@@ -188,7 +188,7 @@ impl Node {
             }
             ActorState::Pending if no_restart => {
                 actor.ending = Some(death::KILLED);
-                self.actor_dead(actor_id, death::KILLED, Bytes::new(), out);
+                self.actor_dead(actor_id, death::KILLED, "", Bytes::new(), out);
             }
             ActorState::Pending => {}
         }
@@ -213,7 +213,7 @@ impl Node {
     ) -> Result<(), CoreError> {
         let call = spec.actor_call().expect("an actor call").clone();
         let Some(actor) = self.actors.get(&call.actor) else {
-            let error = actor_died(death::UNKNOWN, Bytes::new());
+            let error = actor_died(None, death::UNKNOWN, "", Bytes::new());
             self.fail_unqueued(submitter, spec, error, out);
             return Ok(());
         };
@@ -433,13 +433,7 @@ impl Node {
                 None => death::CRASHED,
             };
             actor.in_flight = in_flight;
-            let detail = if reason == death::CRASHED { detail } else { "" };
-            self.actor_dead(
-                actor_id,
-                reason,
-                Bytes::copy_from_slice(detail.as_bytes()),
-                out,
-            );
+            self.actor_dead(actor_id, reason, detail, Bytes::new(), out);
             return;
         }
         actor.restarts += 1;
@@ -492,7 +486,13 @@ impl Node {
         error: &Payload,
         out: &mut Vec<Action>,
     ) {
-        self.actor_dead(actor_id, death::CREATION_FAILED, error.data.clone(), out);
+        self.actor_dead(
+            actor_id,
+            death::CREATION_FAILED,
+            "",
+            error.data.clone(),
+            out,
+        );
     }
 
     /// The actor is dead for good: its queued and in-flight calls fail, its name is free, and
@@ -502,6 +502,7 @@ impl Node {
         &mut self,
         actor_id: ActorId,
         reason: &'static str,
+        detail: &str,
         data: Bytes,
         out: &mut Vec<Action>,
     ) {
@@ -511,7 +512,7 @@ impl Node {
         if actor.state == ActorState::Dead {
             return;
         }
-        let error = actor_died(reason, data);
+        let error = actor_died(Some(&actor.spec), reason, detail, data);
         actor.state = ActorState::Dead;
         actor.death = Some(error.clone());
         let mut calls: Vec<TaskId> = actor.in_flight.drain(..).map(|(task, _)| task).collect();
@@ -550,7 +551,7 @@ impl Node {
         }
         actor.ending.get_or_insert(death::OUT_OF_SCOPE);
         if actor.state == ActorState::Pending {
-            self.actor_dead(actor_id, death::OUT_OF_SCOPE, Bytes::new(), out);
+            self.actor_dead(actor_id, death::OUT_OF_SCOPE, "", Bytes::new(), out);
             return;
         }
         self.stop_if_done(actor_id, out);
@@ -570,9 +571,28 @@ impl Node {
     }
 }
 
-/// The error every call on a dead actor gets.
-fn actor_died(reason: &'static str, data: Bytes) -> StoredObject {
-    let mut payload = Payload::system_error(ErrorKind::ActorDied, reason);
+/// The error every call on a dead actor gets. Its message holds, one per line: the reason
+/// (see [`death`]), class name, actor id, name, namespace, then any detail; its data holds the
+/// constructor's error when that is the reason.
+fn actor_died(
+    spec: Option<&ActorSpec>,
+    reason: &'static str,
+    detail: &str,
+    data: Bytes,
+) -> StoredObject {
+    let (class, id, name, namespace) = match spec {
+        Some(spec) => (
+            spec.class_name.to_string(),
+            spec.actor_id.hex(),
+            spec.name.as_ref().map_or(String::new(), |n| n.name.clone()),
+            spec.name
+                .as_ref()
+                .map_or(String::new(), |n| n.namespace.clone()),
+        ),
+        None => Default::default(),
+    };
+    let message = format!("{reason}\n{class}\n{id}\n{name}\n{namespace}\n{detail}");
+    let mut payload = Payload::system_error(ErrorKind::ActorDied, message);
     payload.data = data;
     Arc::new(payload)
 }

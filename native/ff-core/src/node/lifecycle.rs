@@ -125,8 +125,13 @@ impl Node {
             let task = self.tasks.remove(&task_id).expect("collected above");
             if let TaskKind::ActorCreation(actor) = &task.spec.kind {
                 self.queues.remove(task.class, task_id);
-                let detail = Bytes::copy_from_slice(message.as_bytes());
-                self.actor_dead(actor.actor_id, actors::death::CRASHED, detail, out);
+                self.actor_dead(
+                    actor.actor_id,
+                    actors::death::CRASHED,
+                    &message,
+                    Bytes::new(),
+                    out,
+                );
             } else {
                 self.fail_task_entry(task, error.clone(), work, out);
             }

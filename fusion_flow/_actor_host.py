@@ -1,0 +1,213 @@
+"""Hosting one actor in a worker process.
+
+The worker's main thread keeps taking calls from the node. A plain actor runs each call right
+there, in order. An actor with ``max_concurrency`` > 1 or concurrency groups runs calls on a
+thread pool per group. An actor with ``async def`` methods runs them as coroutines on an event
+loop of its own thread, each group limited by a semaphore.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import pickle
+import sys
+import threading
+from typing import Any, Callable, Dict, Optional
+
+from fusion_flow import _native, _runtime, _serialization
+from fusion_flow._worker import _ArgumentFailed
+
+DEFAULT_GROUP = ""
+
+
+class ActorExit(Exception):
+    """Raised inside the host once the actor must stop (its caller sees the death)."""
+
+
+class ActorHost:
+    """One actor, its instance, and how its calls run."""
+
+    def __init__(self, executor: Any, call: _native.TaskCall) -> None:
+        self.executor = executor
+        self.runtime: _runtime.Runtime = executor.runtime
+        self.native = executor.native
+        self.descriptor = pickle.loads(call.actor_descriptor)
+        self.actor_id: bytes = call.actor_id
+        self.instance: Any = None
+        self.exiting = False
+        self._running = 0
+        self._idle = threading.Condition()
+        self._pools: Dict[str, concurrent.futures.ThreadPoolExecutor] = {}
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._semaphores: Dict[str, asyncio.Semaphore] = {}
+
+    # ------------------------------------------------------------------ creation
+
+    def create(self, call: _native.TaskCall, cls: type, args: tuple, kwargs: dict) -> None:
+        """Runs the constructor; reports success or the constructor's error to the node."""
+        descriptor = self.descriptor
+        self.runtime.current_actor = _runtime.ActorContext(
+            actor_id=self.actor_id.hex(),
+            name=call.actor_name,
+            namespace=descriptor.namespace,
+            restarts=call.attempt,
+            is_async=descriptor.is_async,
+            class_name=descriptor.class_name,
+            descriptor=descriptor,
+        )
+        token = self.runtime.enter_task(self.executor.task_context(call, "__init__"))
+        try:
+            self.instance = cls(*args, **kwargs)
+        except BaseException as error:
+            name = f"{descriptor.module}.{descriptor.class_name}.__init__"
+            self.executor.report_error(call, name, error)
+            return
+        finally:
+            self.runtime.leave_task(token)
+        self._start_executors()
+        self.native.task_done(call.task_id, [])
+
+    def _start_executors(self) -> None:
+        descriptor = self.descriptor
+        groups = dict(descriptor.concurrency_groups)
+        if descriptor.is_async:
+            self._loop = asyncio.new_event_loop()
+            threading.Thread(target=self._loop.run_forever, name="actor-loop", daemon=True).start()
+            sizes = {DEFAULT_GROUP: descriptor.max_concurrency, **groups}
+            for group, size in sizes.items():
+                self._semaphores[group] = asyncio.run_coroutine_threadsafe(
+                    _make_semaphore(size), self._loop
+                ).result()
+        elif descriptor.max_concurrency > 1 or groups:
+            sizes = {DEFAULT_GROUP: descriptor.max_concurrency, **groups}
+            for group, size in sizes.items():
+                self._pools[group] = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=size, thread_name_prefix=f"actor-{group or 'default'}"
+                )
+
+    # ------------------------------------------------------------------ calls
+
+    def submit(self, call: _native.TaskCall) -> None:
+        """Starts a call; a plain actor runs it before this returns."""
+        if self.exiting:
+            return  # the node fails what is left when the process ends
+        group = call.concurrency_group or self._method_group(call.method) or DEFAULT_GROUP
+        with self._idle:
+            self._running += 1
+        if self._loop is not None:
+            semaphore = self._semaphores.get(group) or self._semaphores[DEFAULT_GROUP]
+            asyncio.run_coroutine_threadsafe(self._run_async(call, semaphore), self._loop)
+        elif self._pools:
+            pool = self._pools.get(group) or self._pools[DEFAULT_GROUP]
+            pool.submit(self._run, call)
+        else:
+            self._run(call)
+
+    def _method_group(self, name: str) -> Optional[str]:
+        info = self.descriptor.methods.get(name)
+        return info.concurrency_group if info is not None else None
+
+    def _run(self, call: _native.TaskCall) -> None:
+        try:
+            if call.method == "__ray_terminate__":
+                self._terminate(call)
+                return
+            method = getattr(self.instance, call.method)
+            self._execute(call, lambda args, kwargs: method(*args, **kwargs))
+        finally:
+            self._finished()
+
+    async def _run_async(self, call: _native.TaskCall, semaphore: asyncio.Semaphore) -> None:
+        try:
+            if call.method == "__ray_terminate__":
+                self._terminate(call)
+                return
+            async with semaphore:
+                method = getattr(self.instance, call.method)
+                result_box: list = []
+                token = self.runtime.enter_task(self.executor.task_context(call, call.method))
+                try:
+                    args, kwargs = self.executor.arguments(call)
+                    result = method(*args, **kwargs)
+                    if asyncio.iscoroutine(result):
+                        result = await result
+                    result_box.append(result)
+                except BaseException as error:
+                    self._report_failure(call, error)
+                    return
+                finally:
+                    self.runtime.leave_task(token)
+                self._report_result(call, result_box[0])
+        finally:
+            self._finished()
+
+    def _execute(self, call: _native.TaskCall, invoke: Callable[[tuple, dict], Any]) -> None:
+        token = self.runtime.enter_task(self.executor.task_context(call, call.method))
+        try:
+            args, kwargs = self.executor.arguments(call)
+            result = invoke(args, kwargs)
+        except BaseException as error:
+            self._report_failure(call, error)
+            return
+        finally:
+            self.runtime.leave_task(token)
+        self._report_result(call, result)
+
+    def _report_result(self, call: _native.TaskCall, result: Any) -> None:
+        try:
+            returns = [_serialization.dumps(v) for v in self.executor.split(result, call)]
+        except BaseException as error:
+            self._report_failure(call, error)
+            return
+        self.native.task_done(call.task_id, returns)
+
+    def _report_failure(self, call: _native.TaskCall, error: BaseException) -> None:
+        if isinstance(error, (SystemExit, ActorExit)) or type(error).__name__ == "AsyncioActorExit":
+            self._exit()
+            return
+        if isinstance(error, _ArgumentFailed):
+            self.native.task_failed(call.task_id, error.payload, False)
+            return
+        name = f"{self.descriptor.module}.{self.descriptor.class_name}.{call.method}"
+        self.executor.report_error(call, name, error, actor_repr=_safe_repr(self.instance))
+
+    def _terminate(self, call: _native.TaskCall) -> None:
+        """``__ray_terminate__``: the calls before it have run; the actor ends now."""
+        self.native.task_done(call.task_id, [_serialization.dumps(None)])
+        self._exit()
+
+    def _exit(self) -> None:
+        """Ends the actor on purpose: the node will not restart it. Calls still running on
+        other threads finish first."""
+        if self.exiting:
+            return
+        self.exiting = True
+        self.native.actor_exiting(self.actor_id)
+        threading.Thread(target=self._exit_when_idle, name="actor-exit", daemon=True).start()
+
+    def _exit_when_idle(self) -> None:
+        with self._idle:
+            # This call itself is still counted until it returns.
+            self._idle.wait_for(lambda: self._running <= 1, timeout=30.0)
+        self.native.flush_refs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+    def _finished(self) -> None:
+        with self._idle:
+            self._running -= 1
+            self._idle.notify_all()
+
+
+async def _make_semaphore(size: int) -> asyncio.Semaphore:
+    return asyncio.Semaphore(size)
+
+
+def _safe_repr(instance: Any) -> Optional[str]:
+    try:
+        return repr(instance)
+    except Exception:
+        return None
