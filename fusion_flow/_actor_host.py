@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
 import os
 import pickle
 import sys
@@ -115,7 +116,10 @@ class ActorHost:
                 self._terminate(call)
                 return
             method = getattr(self.instance, call.method)
-            self._execute(call, lambda args, kwargs: method(*args, **kwargs))
+            if call.streaming:
+                self._execute(call, lambda a, k: self.executor.stream(call, method(*a, **k)))
+            else:
+                self._execute(call, lambda args, kwargs: method(*args, **kwargs))
         finally:
             self._finished()
 
@@ -131,7 +135,12 @@ class ActorHost:
                 try:
                     args, kwargs = self.executor.arguments(call)
                     result = method(*args, **kwargs)
-                    if asyncio.iscoroutine(result):
+                    # (asyncio.iscoroutine also says yes to plain generators before 3.12.)
+                    if call.streaming and inspect.isasyncgen(result):
+                        result = await self.executor.stream_async(call, result)
+                    elif call.streaming:
+                        result = self.executor.stream(call, result)
+                    elif inspect.iscoroutine(result):
                         result = await result
                     result_box.append(result)
                 except BaseException as error:

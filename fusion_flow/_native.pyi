@@ -64,7 +64,9 @@ class TaskTemplate:
         retry_allowlist: bytes,
         max_calls: int,
         env_vars: Dict[str, str],
+        streaming: bool = False,
     ) -> None: ...
+    streaming: bool
 
 class TaskCall:
     task_id: bytes
@@ -85,6 +87,7 @@ class TaskCall:
     concurrency_group: Optional[str]
     actor_descriptor: Optional[bytes]
     actor_name: Optional[str]
+    streaming: bool
     def task_id_hex(self) -> str: ...
 
 _Hooks = Tuple[
@@ -156,6 +159,12 @@ class Session:
     def kill_actor(self, actor_id: bytes, no_restart: bool) -> None: ...
     def actor_exiting(self, actor_id: bytes) -> None: ...
     def flush_refs(self) -> None: ...
+    def stream_next(
+        self, generator: ObjectRef, index: int, timeout: Optional[float]
+    ) -> Optional[ObjectRef]: ...
+    def stream_item(
+        self, task_id: bytes, index: int, data: bytes, nested: Optional[NestedRefs]
+    ) -> None: ...
     def put(self, data: bytes, nested: Optional[NestedRefs]) -> ObjectRef: ...
     def get(
         self, refs: List[ObjectRef], timeout: Optional[float]

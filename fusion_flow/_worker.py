@@ -61,6 +61,8 @@ class Executor:
                 args, kwargs = self.arguments(call, function)
                 result = function(*args, **kwargs)
                 del args, kwargs
+                if call.streaming:
+                    result = self.stream(call, result)
                 returns = [_serialization.dumps(v) for v in self.split(result, call)]
                 del result
             finally:
@@ -146,6 +148,23 @@ class Executor:
         return _serialization.unpack_args(
             call.args, [_serialization.loads(v) for v in call.arg_values]
         )
+
+    def stream(self, call: _native.TaskCall, generator: Any) -> int:
+        """Sends each value the generator yields to the node as it comes; returns how many."""
+        count = 0
+        for value in generator:
+            data, nested = _serialization.dumps(value)
+            self.native.stream_item(call.task_id, count, data, nested)
+            count += 1
+        return count
+
+    async def stream_async(self, call: _native.TaskCall, generator: Any) -> int:
+        count = 0
+        async for value in generator:
+            data, nested = _serialization.dumps(value)
+            self.native.stream_item(call.task_id, count, data, nested)
+            count += 1
+        return count
 
     @staticmethod
     def split(result: Any, call: _native.TaskCall) -> list:

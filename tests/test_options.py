@@ -1050,7 +1050,6 @@ def test_unsupported_task_features():
         "scheduling_strategy=PlacementGroupSchedulingStrategy",
         "label_selector",
         "fallback_strategy",
-        "num_returns='streaming'",
         "runtime_env['pip']",
         "runtime_env['working_dir']",
     ]

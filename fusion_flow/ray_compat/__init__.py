@@ -15,6 +15,7 @@ from fusion_flow.ray_compat.cluster import (
 )
 from fusion_flow.ray_compat.named_actors import get_actor, kill
 from fusion_flow.ray_compat.object_ref import ObjectRef
+from fusion_flow.ray_compat.object_ref_generator import ObjectRefGenerator
 from fusion_flow.ray_compat.objects import get, put, wait
 from fusion_flow.ray_compat.runtime_context import get_runtime_context
 from fusion_flow.ray_compat.session import init, is_initialized, shutdown
@@ -23,6 +24,7 @@ __version__ = "2.60.0"
 
 __all__ = [
     "ObjectRef",
+    "ObjectRefGenerator",
     "actor",
     "available_resources",
     "cancel",

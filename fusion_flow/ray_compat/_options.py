@@ -701,8 +701,8 @@ def unsupported_task_features(options: Dict[str, Any], node_id: Optional[str] = 
     for key in ("label_selector", "fallback_strategy"):
         if options.get(key):
             found.append(key)
-    if options.get("num_returns") in ("streaming", "dynamic"):
-        found.append(f"num_returns='{options['num_returns']}'")
+    if options.get("num_returns") == "dynamic":
+        found.append("num_returns='dynamic'")
     for key in options.get("runtime_env") or {}:
         if key != "env_vars":
             found.append(f"runtime_env['{key}']")

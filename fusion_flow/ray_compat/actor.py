@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from fusion_flow import _native, _runtime, _serialization
 from fusion_flow.ray_compat import _options, exceptions
 from fusion_flow.ray_compat._unsupported import Unsupported
+from fusion_flow.ray_compat.object_ref_generator import ObjectRefGenerator
 from fusion_flow.ray_compat.session import ensure_runtime
 
 # The default concurrency of an actor with async methods, as in Ray.
@@ -369,8 +370,8 @@ class ActorMethod:
     def _build_template(self, runtime: _runtime.Runtime) -> _native.TaskTemplate:
         descriptor: ActorDescriptor = self._handle._descriptor
         num_returns = self._num_returns()
-        if num_returns in ("streaming", "dynamic"):
-            raise Unsupported(f"streaming actor methods (num_returns={num_returns!r})")
+        if num_returns == "dynamic":
+            raise Unsupported("num_returns='dynamic' (use num_returns='streaming')")
         retries = self._option("max_task_retries")
         if retries is None:
             retries = descriptor.max_task_retries
@@ -383,13 +384,14 @@ class ActorMethod:
         return _native.TaskTemplate(
             function_id=descriptor.function_id,
             name=self._overrides.get("name") or f"{descriptor.class_name}.{self._name}",
-            num_returns=num_returns,
+            num_returns=1 if num_returns == "streaming" else num_returns,
             resources={},
             max_retries=retries,
             retry_exceptions=bool(retry),
             retry_allowlist=allowlist,
             max_calls=0,
             env_vars={},
+            streaming=num_returns == "streaming",
         )
 
     def _submit(self, args: tuple, kwargs: dict) -> Any:
@@ -418,6 +420,8 @@ class ActorMethod:
                 f"{descriptor.max_pending_calls} tasks are queued on the actor. This limit "
                 "can be adjusted with the `max_pending_calls` actor option."
             ) from None
+        if template.streaming:
+            return ObjectRefGenerator(refs[0])
         num_returns = template.num_returns
         if num_returns == 1:
             return refs[0]

@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from fusion_flow import _native, _runtime, _serialization
 from fusion_flow.ray_compat import _options
 from fusion_flow.ray_compat._unsupported import Unsupported
+from fusion_flow.ray_compat.object_ref_generator import ObjectRefGenerator
 from fusion_flow.ray_compat.session import ensure_runtime
 
 DEFAULT_MAX_RETRIES = 3
@@ -23,7 +24,8 @@ class _Submitter:
         self.options = options
         self.num_returns = options.get("num_returns")
         if self.num_returns is None:
-            self.num_returns = 1
+            self.num_returns = "streaming" if owner._is_generator else 1
+        self.streaming = self.num_returns == "streaming"
         self._checked = False
         self._template: Optional[Tuple[_runtime.Runtime, _native.TaskTemplate]] = None
 
@@ -44,13 +46,14 @@ class _Submitter:
         template = _native.TaskTemplate(
             function_id=function_id,
             name=options.get("name") or self.owner._name,
-            num_returns=self.num_returns,
+            num_returns=1 if self.streaming else self.num_returns,
             resources=_options.task_resource_request(options),
             max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
             retry_exceptions=bool(retry),
             retry_allowlist=allowlist,
             max_calls=self.owner._max_calls,
             env_vars=dict((options.get("runtime_env") or {}).get("env_vars") or {}),
+            streaming=self.streaming,
         )
         self._template = (runtime, template)
         return template
@@ -71,6 +74,8 @@ class _Submitter:
         except Exception as error:
             raise self.owner._serialization_error(args, kwargs, error) from error
         refs = runtime.native.submit(template, data, nested, ref_args)
+        if self.streaming:
+            return ObjectRefGenerator(refs[0])
         if self.num_returns == 1:
             return refs[0]
         if self.num_returns == 0:

@@ -38,6 +38,9 @@ struct ObjectEntry {
     containers: u32,
     dependents: SmallVec<[TaskId; 1]>,
     waiters: SmallVec<[WaiterId; 1]>,
+    /// Objects kept alive by this one besides those nested in its value: the items a
+    /// streaming task yields live as long as its completion object.
+    attached: Vec<ObjectId>,
 }
 
 impl ObjectEntry {
@@ -154,6 +157,30 @@ impl ObjectTable {
         Some(woken)
     }
 
+    /// Stores a value kept alive by `container` (not by any process): freed with it, or at
+    /// once if the container is gone already.
+    pub fn insert_attached(
+        &mut self,
+        container: ObjectId,
+        id: ObjectId,
+        value: StoredObject,
+        freed: &mut Vec<ObjectId>,
+    ) -> Option<Woken> {
+        let attached = match self.entries.get_mut(&container) {
+            Some(entry) if !entry.attached.contains(&id) => {
+                entry.attached.push(id);
+                true
+            }
+            Some(_) => false,
+            None => false,
+        };
+        let entry = self.entries.entry(id).or_default();
+        if attached {
+            entry.containers += 1;
+        }
+        self.store(id, value, freed)
+    }
+
     /// Records that `client` now holds a ref. False when the object is unknown.
     pub fn add_client(&mut self, id: ObjectId, client: ClientId) -> bool {
         match self.entries.get_mut(&id) {
@@ -249,7 +276,8 @@ impl ObjectTable {
             }
             let entry = self.entries.remove(&id).expect("entry checked above");
             freed.push(id);
-            for inner in entry.value.iter().flat_map(|value| value.nested.iter()) {
+            let nested = entry.value.iter().flat_map(|value| value.nested.iter());
+            for inner in nested.chain(entry.attached.iter()) {
                 if let Some(inner_entry) = self.entries.get_mut(inner) {
                     inner_entry.containers = inner_entry.containers.saturating_sub(1);
                     work.push(*inner);
@@ -392,6 +420,28 @@ mod tests {
         assert!(freed.is_empty());
         table.remove_client(a, WORKER, &mut freed);
         assert_eq!(freed, [a]);
+    }
+
+    #[test]
+    fn attached_objects_live_as_long_as_their_container() {
+        let [container, item, late] = ids(3).try_into().unwrap();
+        let mut table = ObjectTable::new();
+        let mut freed = Vec::new();
+        table.create_pending(container, ClientId::DRIVER);
+        table.insert_attached(container, item, value(), &mut freed);
+        assert!(freed.is_empty());
+        table.add_client(item, WORKER);
+        table.store(container, value(), &mut freed);
+        table.remove_client(container, ClientId::DRIVER, &mut freed);
+        assert_eq!(freed, [container], "the worker still holds the item");
+        table.remove_client(item, WORKER, &mut freed);
+        assert_eq!(freed, [container, item]);
+        table.insert_attached(container, late, value(), &mut freed);
+        assert_eq!(
+            freed,
+            [container, item, late],
+            "nothing keeps an item of a freed stream"
+        );
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct TaskOptions {
     pub retry_allowlist: Bytes,
     /// A worker leaves after running this function this many times; 0 means no limit.
     pub max_calls: u32,
+    /// A generator whose values stream out as they are yielded (its one return value is the
+    /// stream's completion: the item count, or the error that ended it).
+    pub streaming: bool,
     pub env_vars: Arc<EnvVars>,
 }
 
@@ -94,6 +97,11 @@ impl TaskSpec {
             TaskKind::ActorCall(call) => Some(call),
             _ => None,
         }
+    }
+
+    /// The `index`-th (from 0) value a streaming task yields.
+    pub fn stream_item(task: TaskId, index: u32) -> ObjectId {
+        ObjectId::for_task(task, index + 2)
     }
 
     pub fn return_ids(&self) -> impl Iterator<Item = ObjectId> + '_ {

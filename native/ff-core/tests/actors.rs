@@ -43,6 +43,7 @@ fn options(
         retry_exceptions: false,
         retry_allowlist: Bytes::new(),
         max_calls: 0,
+        streaming: false,
         env_vars: Arc::new(BTreeMap::new()),
     })
 }

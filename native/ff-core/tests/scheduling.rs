@@ -36,6 +36,7 @@ fn options(request: &[(&str, f64)]) -> TaskOptions {
         retry_exceptions: false,
         retry_allowlist: Bytes::new(),
         max_calls: 0,
+        streaming: false,
         env_vars: Arc::new(BTreeMap::new()),
     }
 }

@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use ff_runtime::client::StreamStep;
 use ff_runtime::core::ids::{ActorId, FunctionId, ObjectId, TaskId, WorkerId};
 use ff_runtime::core::node::ActorCreated;
 use ff_runtime::core::object::Payload;
 use ff_runtime::core::task::{ActorCall, ActorName, ActorSpec, TaskKind, TaskSpec};
 use ff_runtime::node::{DriverEvent, Stream};
 use ff_runtime::{Client, GetOutcome, Node, NodeConfig, WorkerClient};
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use rustc_hash::FxHashSet;
@@ -306,6 +307,44 @@ impl Session {
     fn kill_actor(&self, actor_id: &[u8], no_restart: bool) -> PyResult<()> {
         let actor = ActorId::from_bytes(actor_id).map_err(value_error)?;
         self.client().kill_actor(actor, no_restart).map_err(to_py)
+    }
+
+    /// The `index`-th item of the stream whose completion object `generator` refers to: a
+    /// ref to it, or None at the end of the stream. Raises TimeoutError when `timeout`
+    /// passes first.
+    #[pyo3(signature = (generator, index, timeout))]
+    fn stream_next(
+        &self,
+        py: Python<'_>,
+        generator: &ObjectRef,
+        index: u32,
+        timeout: Option<f64>,
+    ) -> PyResult<Option<ObjectRef>> {
+        let task = generator.id.task_id();
+        let client = self.client().clone();
+        let step = blocking(py, move |interrupt| {
+            client.stream_next(task, index, self::timeout(timeout), interrupt)
+        })?;
+        match step {
+            StreamStep::Item(id) => Ok(Some(ObjectRef::added(&self.core, id))),
+            StreamStep::End => Ok(None),
+            StreamStep::TimedOut => Err(PyTimeoutError::new_err("the next item is not ready")),
+        }
+    }
+
+    /// Worker: the streaming task `task_id` yielded its `index`-th value.
+    fn stream_item(
+        &self,
+        task_id: &[u8],
+        index: u32,
+        data: &[u8],
+        nested: Option<PyRef<'_, NestedRefs>>,
+    ) -> PyResult<()> {
+        let task = TaskId::from_bytes(task_id).map_err(value_error)?;
+        let payload = Self::payload(data, nested.as_deref());
+        self.client()
+            .stream_item(task, index, payload)
+            .map_err(to_py)
     }
 
     /// Worker: reports ref changes not yet sent (before the process exits).

@@ -42,7 +42,7 @@ pub struct TaskTemplate {
 #[pymethods]
 impl TaskTemplate {
     #[new]
-    #[pyo3(signature = (*, function_id, name, num_returns, resources, max_retries, retry_exceptions, retry_allowlist, max_calls, env_vars))]
+    #[pyo3(signature = (*, function_id, name, num_returns, resources, max_retries, retry_exceptions, retry_allowlist, max_calls, env_vars, streaming=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         function_id: &[u8],
@@ -54,6 +54,7 @@ impl TaskTemplate {
         retry_allowlist: &[u8],
         max_calls: u32,
         env_vars: BTreeMap<String, String>,
+        streaming: bool,
     ) -> PyResult<Self> {
         let function_id = FunctionId::from_bytes(function_id)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -67,6 +68,7 @@ impl TaskTemplate {
                 retry_exceptions,
                 retry_allowlist: Bytes::copy_from_slice(retry_allowlist),
                 max_calls,
+                streaming,
                 env_vars: Arc::new(env_vars),
             }),
         })
@@ -75,6 +77,11 @@ impl TaskTemplate {
     #[getter]
     fn num_returns(&self) -> u32 {
         self.options.num_returns
+    }
+
+    #[getter]
+    fn streaming(&self) -> bool {
+        self.options.streaming
     }
 }
 
@@ -106,6 +113,8 @@ pub struct TaskCall {
     /// For a creation: the actor's description (class, concurrency settings) and name.
     pub actor_descriptor: Option<Py<PyBytes>>,
     pub actor_name: Option<String>,
+    /// A generator whose values go to the node one by one (`Session.stream_item`).
+    pub streaming: bool,
 }
 
 impl TaskCall {
@@ -140,6 +149,7 @@ impl TaskCall {
                 ),
             };
         Ok(Self {
+            streaming: task.streaming,
             kind,
             actor_id,
             method,

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ff_core::ids::{ActorId, FunctionId, JobId, NodeId, ObjectId, TaskIdGenerator, WorkerId};
+use ff_core::ids::{
+    ActorId, FunctionId, JobId, NodeId, ObjectId, TaskId, TaskIdGenerator, WorkerId,
+};
 use ff_core::node::ActorCreated;
 use ff_core::object::{Payload, StoredObject};
 use ff_core::resources::ResourceSet;
@@ -32,6 +34,15 @@ pub enum GetOutcome {
     Values(Vec<StoredObject>),
     /// The first error met.
     Failed(StoredObject),
+    TimedOut,
+}
+
+/// One step of reading a stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamStep {
+    /// The next item's object id.
+    Item(ObjectId),
+    End,
     TimedOut,
 }
 
@@ -80,6 +91,16 @@ pub trait Client: Send + Sync {
     ) -> Result<Vec<u32>>;
     /// (total, available) resources of the node.
     fn resources(&self) -> Result<(ResourceSet, ResourceSet)>;
+    /// Waits for the `index`-th item of a streaming task, or for the end of its stream.
+    fn stream_next(
+        &self,
+        task: TaskId,
+        index: u32,
+        timeout: Option<Duration>,
+        interrupt: Interrupt<'_>,
+    ) -> Result<StreamStep>;
+    /// The streaming task this worker runs yielded its `index`-th value.
+    fn stream_item(&self, task: TaskId, index: u32, payload: Payload) -> Result<()>;
 }
 
 /// The moment a timeout runs out, if there is one.

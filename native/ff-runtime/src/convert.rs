@@ -192,6 +192,7 @@ pub fn task_spec_to_wire(spec: &TaskSpec) -> pb::TaskSpec {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         kind: spec_kind_to_wire(&spec.kind),
+        streaming: options.streaming,
     }
 }
 
@@ -205,6 +206,7 @@ pub fn task_spec_from_wire(spec: pb::TaskSpec) -> Result<TaskSpec> {
         retry_exceptions: spec.retry_exceptions,
         retry_allowlist: spec.retry_exception_allowlist,
         max_calls: spec.max_calls,
+        streaming: spec.streaming,
         env_vars: Arc::new(spec.env_vars.into_iter().collect()),
     };
     let kind = match spec.kind {
@@ -246,6 +248,7 @@ pub fn execute_message(dispatch: &Dispatch, function: Option<Bytes>) -> pb::ToWo
         retry_exceptions: options.retry_exceptions,
         retry_exception_allowlist: options.retry_allowlist.clone(),
         attempt: dispatch.attempt,
+        streaming: options.streaming,
         kind: match &spec.kind {
             TaskKind::Function => None,
             TaskKind::ActorCreation(actor) => Some(pb::execute_task::Kind::ActorCreation(
@@ -287,6 +290,7 @@ mod tests {
                 retry_exceptions: true,
                 retry_allowlist: Bytes::from_static(b"classes"),
                 max_calls: 3,
+                streaming: true,
                 env_vars: Arc::new([("A".to_string(), "1".to_string())].into_iter().collect()),
             }),
             args: Payload::value(&b"args"[..]).with_nested(vec![nested]),
@@ -299,6 +303,7 @@ mod tests {
         assert_eq!(back.options.resources, spec.options.resources);
         assert_eq!(back.options.env_vars, spec.options.env_vars);
         assert_eq!(back.options.max_retries, -1);
+        assert!(back.options.streaming);
         let (TaskKind::ActorCall(sent), TaskKind::ActorCall(got)) = (&spec.kind, &back.kind) else {
             panic!("the call kind survives")
         };

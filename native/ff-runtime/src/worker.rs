@@ -26,7 +26,7 @@ use ff_proto as pb;
 use parking_lot::Mutex;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::client::{Client, GetOutcome, Interrupt, SessionInfo, INTERRUPT_POLL};
+use crate::client::{Client, GetOutcome, Interrupt, SessionInfo, StreamStep, INTERRUPT_POLL};
 use crate::convert;
 use crate::error::{Refusal, Result, RuntimeError};
 use crate::frame::{self, FrameDecoder};
@@ -366,6 +366,44 @@ impl Client for WorkerClient {
         }))
     }
 
+    fn stream_next(
+        &self,
+        task: TaskId,
+        index: u32,
+        timeout: Option<Duration>,
+        interrupt: Interrupt<'_>,
+    ) -> Result<StreamStep> {
+        let reply = self.request(
+            |request_id| {
+                pb::to_node::Msg::StreamNext(pb::StreamNext {
+                    request_id,
+                    task_id: Bytes::copy_from_slice(task.as_bytes()),
+                    index,
+                    timeout_ms: timeout_ms(timeout),
+                })
+            },
+            interrupt,
+        )?;
+        match reply {
+            pb::to_worker::Msg::Stream(reply) if reply.end => Ok(StreamStep::End),
+            pb::to_worker::Msg::Stream(reply) => {
+                Ok(StreamStep::Item(convert::object_id(&reply.item)?))
+            }
+            pb::to_worker::Msg::GetReply(reply) if reply.timed_out => Ok(StreamStep::TimedOut),
+            _ => Err(RuntimeError::Protocol(
+                "a stream read was answered with something else".into(),
+            )),
+        }
+    }
+
+    fn stream_item(&self, task: TaskId, index: u32, payload: Payload) -> Result<()> {
+        self.send(pb::to_node::Msg::StreamItem(pb::StreamItem {
+            task_id: Bytes::copy_from_slice(task.as_bytes()),
+            index,
+            payload: Some(convert::payload_to_wire(&payload)),
+        }))
+    }
+
     fn actor_exiting(&self, actor: ActorId) -> Result<()> {
         self.send(pb::to_node::Msg::ActorExiting(pb::ActorExiting {
             actor_id: Bytes::copy_from_slice(actor.as_bytes()),
@@ -508,13 +546,18 @@ fn read_loop(mut reader: BlockingReader, tasks: Sender<Incoming>, replies: Repli
                 let _ = tasks.send(Incoming::Exit);
             }
             Some(
-                reply @ (Msg::GetReply(_) | Msg::WaitReply(_) | Msg::Resources(_) | Msg::Reply(_)),
+                reply @ (Msg::GetReply(_)
+                | Msg::WaitReply(_)
+                | Msg::Resources(_)
+                | Msg::Reply(_)
+                | Msg::Stream(_)),
             ) => {
                 let request_id = match &reply {
                     Msg::GetReply(r) => r.request_id,
                     Msg::WaitReply(r) => r.request_id,
                     Msg::Resources(r) => r.request_id,
                     Msg::Reply(r) => r.request_id,
+                    Msg::Stream(r) => r.request_id,
                     _ => unreachable!("matched above"),
                 };
                 if let Some(waiting) = replies.lock().remove(&request_id) {

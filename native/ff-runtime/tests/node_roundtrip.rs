@@ -26,6 +26,7 @@ fn options(name: &str, max_retries: i32) -> Arc<TaskOptions> {
         retry_exceptions: false,
         retry_allowlist: Bytes::new(),
         max_calls: 0,
+        streaming: false,
         env_vars: Arc::default(),
     })
 }

@@ -12,6 +12,7 @@
 mod actors;
 mod lifecycle;
 mod scheduling;
+mod streams;
 mod tasks;
 mod waiting;
 
@@ -179,6 +180,7 @@ pub struct Node {
     actors: FxHashMap<ActorId, ActorEntry>,
     named: FxHashMap<ActorName, ActorId>,
     actor_by_object: FxHashMap<ObjectId, ActorId>,
+    streams: FxHashMap<TaskId, streams::Stream>,
 }
 
 /// A stored value waiting to be handed to the object table (see `store_all`).
@@ -204,6 +206,7 @@ impl Node {
             actors: FxHashMap::default(),
             named: FxHashMap::default(),
             actor_by_object: FxHashMap::default(),
+            streams: FxHashMap::default(),
         }
     }
 

@@ -61,6 +61,9 @@ impl Node {
     /// Makes a task's return objects (held by `submitter`), pins what it takes, and registers
     /// it as a dependent of its pending arguments. Returns how many it waits for.
     pub(super) fn register_task(&mut self, submitter: ClientId, spec: &TaskSpec) -> u32 {
+        if spec.options.streaming {
+            self.open_stream(spec.task_id);
+        }
         for id in spec.return_ids() {
             self.objects.create_pending(id, submitter);
         }
@@ -193,6 +196,9 @@ impl Node {
                 .zip(returns.into_iter().map(Arc::new)),
         );
         self.unpin_task_objects(&task.spec, out);
+        if task.spec.options.streaming {
+            self.finish_stream(task.spec.task_id, out);
+        }
     }
 
     pub(super) fn requeue(&mut self, mut task: TaskEntry) {
@@ -215,6 +221,9 @@ impl Node {
         }
         work.extend(task.spec.return_ids().map(|id| (id, error.clone())));
         self.unpin_task_objects(&task.spec, out);
+        if task.spec.options.streaming {
+            self.finish_stream(task.spec.task_id, out);
+        }
     }
 
     pub(super) fn unpin_task_objects(&mut self, spec: &TaskSpec, out: &mut Vec<Action>) {
@@ -231,6 +240,7 @@ impl Node {
             if let Some(actor) = self.actor_by_object.remove(&id) {
                 self.actor_out_of_scope(actor, out);
             }
+            self.close_stream(id);
             out.push(Action::Freed(id));
         }
     }

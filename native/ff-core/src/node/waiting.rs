@@ -14,6 +14,10 @@ pub enum WaitResult {
     Ready(Vec<u32>),
     /// A get whose time ran out.
     TimedOut,
+    /// The stream item that was waited for.
+    StreamItem(ObjectId),
+    /// The stream ended before that item.
+    StreamEnd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +26,8 @@ pub enum WaitKind {
     Get,
     /// Until `num_returns` objects are ready.
     Wait { num_returns: usize },
+    /// Until the `index`-th item of `task`'s stream exists, or the stream ends.
+    StreamNext { task: TaskId, index: u32 },
 }
 
 #[derive(Debug)]
@@ -32,14 +38,14 @@ pub enum WaitStart {
 
 #[derive(Debug)]
 pub(super) struct Waiter {
-    client: ClientId,
-    tag: u64,
-    ids: Vec<ObjectId>,
-    kind: WaitKind,
+    pub(super) client: ClientId,
+    pub(super) tag: u64,
+    pub(super) ids: Vec<ObjectId>,
+    pub(super) kind: WaitKind,
     /// Values still needed before the waiter is done.
-    remaining: usize,
+    pub(super) remaining: usize,
     /// The worker this waiter blocks, which lends its CPUs back meanwhile.
-    blocks: Option<WorkerId>,
+    pub(super) blocks: Option<WorkerId>,
 }
 
 impl Node {
@@ -55,6 +61,9 @@ impl Node {
         block: bool,
         out: &mut Vec<Action>,
     ) -> WaitStart {
+        if let WaitKind::StreamNext { task, index } = kind {
+            return self.stream_next(client, tag, task, index, block, out);
+        }
         let mut pending: Vec<ObjectId> = Vec::new();
         // Duplicates are allowed in a get; long lists are deduplicated with a set.
         let mut seen = (ids.len() > 16).then(FxHashSet::<ObjectId>::default);
@@ -91,7 +100,7 @@ impl Node {
             }
         }
         let remaining = match kind {
-            WaitKind::Get => pending.len(),
+            WaitKind::Get | WaitKind::StreamNext { .. } => pending.len(),
             WaitKind::Wait { num_returns } => num_returns.saturating_sub(ready),
         };
         if remaining == 0 {
@@ -99,7 +108,7 @@ impl Node {
         }
         if !block {
             return WaitStart::Done(match kind {
-                WaitKind::Get => WaitResult::TimedOut,
+                WaitKind::Get | WaitKind::StreamNext { .. } => WaitResult::TimedOut,
                 WaitKind::Wait { .. } => self.wait_result(&ids, kind),
             });
         }
@@ -135,7 +144,7 @@ impl Node {
         }
         self.schedule(out);
         Some(match entry.kind {
-            WaitKind::Get => WaitResult::TimedOut,
+            WaitKind::Get | WaitKind::StreamNext { .. } => WaitResult::TimedOut,
             WaitKind::Wait { .. } => self.wait_result(&entry.ids, entry.kind),
         })
     }
@@ -158,8 +167,21 @@ impl Node {
                 .map(|()| (entry.ids.clone(), entry.kind))
                 .map(|(ids, kind)| self.wait_result(&ids, kind))
         };
-        let Some(result) = result else { return };
-        let entry = self.remove_waiter(waiter).expect("present above");
+        if let Some(result) = result {
+            self.finish_waiter(waiter, result, out);
+        }
+    }
+
+    /// Ends a waiter with `result`, delivered as [`Action::WaiterDone`].
+    pub(super) fn finish_waiter(
+        &mut self,
+        waiter: WaiterId,
+        result: WaitResult,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(entry) = self.remove_waiter(waiter) else {
+            return;
+        };
         if let Some(worker) = entry.blocks {
             self.unblock_worker(worker);
         }
@@ -175,6 +197,9 @@ impl Node {
         let entry = self.waiters.remove(&waiter)?;
         for id in &entry.ids {
             self.objects.remove_waiter(*id, waiter);
+        }
+        if let WaitKind::StreamNext { task, .. } = entry.kind {
+            self.forget_stream_waiter(task, waiter);
         }
         Some(entry)
     }
@@ -201,6 +226,9 @@ impl Node {
                     })
                     .collect(),
             ),
+            WaitKind::StreamNext { task, index } => self
+                .stream_status(task, index)
+                .unwrap_or(WaitResult::TimedOut),
             WaitKind::Wait { num_returns } => WaitResult::Ready(
                 ids.iter()
                     .enumerate()

@@ -245,6 +245,23 @@ impl Session {
                 self.shared
                     .with_state(|state, out| state.core.kill_actor(actor, kill.no_restart, out));
             }
+            Msg::StreamItem(item) => {
+                let task = convert::task_id(&item.task_id)?;
+                let payload = convert::payload_from_wire(item.payload.unwrap_or_default())?;
+                self.shared.with_state(|state, out| {
+                    state
+                        .core
+                        .stream_item(worker, task, item.index, payload, out)
+                })?;
+            }
+            Msg::StreamNext(next) => {
+                let task = convert::task_id(&next.task_id)?;
+                let kind = WaitKind::StreamNext {
+                    task,
+                    index: next.index,
+                };
+                self.start_wait(next.request_id, Vec::new(), kind, next.timeout_ms);
+            }
             Msg::ActorExiting(exiting) => {
                 let actor = convert::actor_id(&exiting.actor_id)?;
                 self.shared

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ff_core::ids::{ActorId, FunctionId, JobId, NodeId, ObjectId, TaskIdGenerator};
+use ff_core::ids::{ActorId, FunctionId, JobId, NodeId, ObjectId, TaskId, TaskIdGenerator};
 use ff_core::node::{
     ActorCreated, Node as CoreNode, NodeConfig as CoreConfig, WaitKind, WaitResult, WaitStart,
 };
@@ -27,7 +27,7 @@ use tokio::net::UnixListener;
 pub use self::logs::{DriverEvent, Stream, TASK_NAME_MARKER};
 use self::shared::{NodeShared, WaitSlot};
 pub use self::spawner::{ENV_SOCKET, ENV_WORKER_ID};
-use crate::client::{deadline, next_pause, Client, GetOutcome, Interrupt, SessionInfo};
+use crate::client::{deadline, next_pause, Client, GetOutcome, Interrupt, SessionInfo, StreamStep};
 use crate::error::{Result, RuntimeError};
 use crate::local_refs::{LocalRefs, RefSink};
 use crate::session_dir;
@@ -314,6 +314,25 @@ impl Client for DriverClient {
         Err(RuntimeError::Protocol("the driver hosts no actor".into()))
     }
 
+    fn stream_next(
+        &self,
+        task: TaskId,
+        index: u32,
+        timeout: Option<Duration>,
+        interrupt: Interrupt<'_>,
+    ) -> Result<StreamStep> {
+        let kind = WaitKind::StreamNext { task, index };
+        Ok(match self.block_on(Vec::new(), kind, timeout, interrupt)? {
+            WaitResult::StreamItem(id) => StreamStep::Item(id),
+            WaitResult::StreamEnd => StreamStep::End,
+            _ => StreamStep::TimedOut,
+        })
+    }
+
+    fn stream_item(&self, _task: TaskId, _index: u32, _payload: Payload) -> Result<()> {
+        Err(RuntimeError::Protocol("the driver runs no task".into()))
+    }
+
     fn put(&self, id: ObjectId, payload: Payload) -> Result<()> {
         self.check_running()?;
         self.shared
@@ -331,7 +350,10 @@ impl Client for DriverClient {
             match self.block_on(ids, WaitKind::Get, timeout, interrupt)? {
                 WaitResult::Values(values) => GetOutcome::Values(values),
                 WaitResult::Failed(error) => GetOutcome::Failed(error),
-                WaitResult::TimedOut | WaitResult::Ready(_) => GetOutcome::TimedOut,
+                WaitResult::TimedOut
+                | WaitResult::Ready(_)
+                | WaitResult::StreamItem(_)
+                | WaitResult::StreamEnd => GetOutcome::TimedOut,
             },
         )
     }

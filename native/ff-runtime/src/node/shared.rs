@@ -291,6 +291,16 @@ pub fn reply_message(request_id: u64, result: WaitResult) -> pb::ToWorker {
             timed_out: true,
         }),
         WaitResult::Ready(ready) => Msg::WaitReply(pb::WaitReply { request_id, ready }),
+        WaitResult::StreamItem(id) => Msg::Stream(pb::StreamReply {
+            request_id,
+            item: id.as_bytes().to_vec().into(),
+            end: false,
+        }),
+        WaitResult::StreamEnd => Msg::Stream(pb::StreamReply {
+            request_id,
+            item: Default::default(),
+            end: true,
+        }),
     };
     pb::ToWorker { msg: Some(msg) }
 }

@@ -1,0 +1,139 @@
+//! Streaming generators: each value a streaming task yields is stored as it arrives, attached
+//! to the task's completion object (so items live as long as the generator that reads them),
+//! and a consumer waits for "item `i`, or the end".
+
+use std::sync::Arc;
+
+use super::*;
+
+#[derive(Debug, Default)]
+pub(super) struct Stream {
+    /// Items yielded so far (item `i` exists for every `i` below this).
+    produced: u32,
+    /// The task has finished (its completion object holds the count or the error).
+    finished: bool,
+    waiters: Vec<WaiterId>,
+}
+
+impl Node {
+    /// `worker` yielded the `index`-th value of the streaming task `task` it runs.
+    pub fn stream_item(
+        &mut self,
+        worker: WorkerId,
+        task: TaskId,
+        index: u32,
+        value: Payload,
+        out: &mut Vec<Action>,
+    ) -> Result<(), CoreError> {
+        match self.tasks.get(&task).map(|t| t.state) {
+            Some(TaskState::Running(running_on)) if running_on == worker => {}
+            _ => return Err(CoreError::UnexpectedTaskResult { worker, task }),
+        }
+        let completion = ObjectId::for_task(task, 1);
+        let mut freed = Vec::new();
+        let item = TaskSpec::stream_item(task, index);
+        self.objects
+            .insert_attached(completion, item, Arc::new(value), &mut freed);
+        self.report_freed(freed, out);
+        if let Some(stream) = self.streams.get_mut(&task) {
+            stream.produced = stream.produced.max(index + 1);
+        }
+        self.wake_stream(task, out);
+        Ok(())
+    }
+
+    /// Starts waiting for the `index`-th item of `task`'s stream, or for its end.
+    pub fn stream_next(
+        &mut self,
+        client: ClientId,
+        tag: u64,
+        task: TaskId,
+        index: u32,
+        block: bool,
+        out: &mut Vec<Action>,
+    ) -> WaitStart {
+        if let Some(result) = self.stream_status(task, index) {
+            return WaitStart::Done(result);
+        }
+        if !block {
+            return WaitStart::Done(WaitResult::TimedOut);
+        }
+        let waiter = WaiterId(self.next_waiter);
+        self.next_waiter += 1;
+        let blocks = self.workers.by_client(client);
+        let kind = WaitKind::StreamNext { task, index };
+        self.waiters.insert(
+            waiter,
+            Waiter {
+                client,
+                tag,
+                ids: Vec::new(),
+                kind,
+                remaining: 1,
+                blocks,
+            },
+        );
+        self.streams
+            .get_mut(&task)
+            .expect("pending streams exist")
+            .waiters
+            .push(waiter);
+        if let Some(worker) = blocks {
+            self.block_worker(worker, out);
+        }
+        WaitStart::Pending(waiter)
+    }
+
+    /// The item if it exists, the end if the stream is over (or unknown), else None.
+    pub(super) fn stream_status(&self, task: TaskId, index: u32) -> Option<WaitResult> {
+        let Some(stream) = self.streams.get(&task) else {
+            return Some(WaitResult::StreamEnd);
+        };
+        if stream.produced > index {
+            return Some(WaitResult::StreamItem(TaskSpec::stream_item(task, index)));
+        }
+        stream.finished.then_some(WaitResult::StreamEnd)
+    }
+
+    pub(super) fn open_stream(&mut self, task: TaskId) {
+        self.streams.entry(task).or_default();
+    }
+
+    /// The task behind a stream finished (for good, not to be retried).
+    pub(super) fn finish_stream(&mut self, task: TaskId, out: &mut Vec<Action>) {
+        if let Some(stream) = self.streams.get_mut(&task) {
+            stream.finished = true;
+            self.wake_stream(task, out);
+        }
+    }
+
+    /// A stream is forgotten with its completion object (no generator reads it any more).
+    pub(super) fn close_stream(&mut self, completion: ObjectId) {
+        if completion.index() == 1 {
+            self.streams.remove(&completion.task_id());
+        }
+    }
+
+    pub(super) fn forget_stream_waiter(&mut self, task: TaskId, waiter: WaiterId) {
+        if let Some(stream) = self.streams.get_mut(&task) {
+            stream.waiters.retain(|w| *w != waiter);
+        }
+    }
+
+    fn wake_stream(&mut self, task: TaskId, out: &mut Vec<Action>) {
+        let Some(stream) = self.streams.get(&task) else {
+            return;
+        };
+        let waiting = stream.waiters.clone();
+        for waiter in waiting {
+            let Some(WaitKind::StreamNext { index, .. }) =
+                self.waiters.get(&waiter).map(|w| w.kind)
+            else {
+                continue;
+            };
+            if let Some(result) = self.stream_status(task, index) {
+                self.finish_waiter(waiter, result, out);
+            }
+        }
+    }
+}
