@@ -23,7 +23,7 @@ from typing import Any, Dict, Iterator, List, Optional
 
 from benchmarks import backends, startup
 from benchmarks.config import RunConfig, add_config_args, config_from_args
-from benchmarks.spec import Suite
+from benchmarks.spec import BenchFailed, Suite
 from benchmarks.timing import time_call
 
 EXIT_FATAL = 3  # the backend could not be imported or initialised
@@ -49,10 +49,19 @@ class Recorder:
         self.doc["metrics"][name] = measurement
         self.flush()
 
-    def error(self, name: str, exc: BaseException) -> None:
+    def error(
+        self,
+        name: str,
+        exc: BaseException,
+        text: Optional[str] = None,
+        detail: Optional[Dict[str, Any]] = None,
+    ) -> None:
         tail = traceback.format_exc().strip().splitlines()[-12:]
-        self.doc["errors"][name] = {"error": f"{type(exc).__name__}: {exc}", "traceback": tail}
-        print(f"{name}: FAILED {type(exc).__name__}: {exc}", flush=True)
+        text = text or f"{type(exc).__name__}: {exc}"
+        self.doc["errors"][name] = {"error": text, "traceback": tail}
+        if detail:
+            self.doc["errors"][name]["detail"] = detail
+        print(f"{name}: FAILED {text}", flush=True)
         self.flush()
 
     def set(self, **fields: Any) -> None:
@@ -207,20 +216,29 @@ def _run_benches(
             continue
         time.sleep(config.pause_seconds)
         print(f"{', '.join(names)} ...", flush=True)
-        budget = STEP_BUDGET_SECONDS + 2 * (
+        budget = getattr(bench, "budget_seconds", None) or STEP_BUDGET_SECONDS + 2 * (
             config.warmup_seconds + config.trials * config.trial_seconds
         )
         try:
             with _watchdog(rec, names[0], budget):
                 results = bench.run(api, config)
-            for name, measurement in results.items():
-                # The machine may be shared: keep how busy it was next to each number.
-                measurement.setdefault("detail", {})["loadavg_after"] = os.getloadavg()
-                rec.measurement(name, measurement)
-                samples = measurement["samples"]
-                print(f"  {name}: {[round(x, 2) for x in samples]}", flush=True)
+            _record(rec, results)
+        except BenchFailed as exc:
+            _record(rec, exc.measurements)
+            for i, (name, text) in enumerate(exc.failed.items()):
+                rec.error(name, exc, text=text, detail=exc.detail if i == 0 else None)
         except Exception as exc:
             rec.error(names[0], exc)
+
+
+def _record(rec: Recorder, results: Dict[str, Any]) -> None:
+    for name, measurement in results.items():
+        # The machine may be shared: keep how busy it was next to each number.
+        measurement.setdefault("detail", {})["loadavg_after"] = os.getloadavg()
+        rec.measurement(name, measurement)
+        samples = measurement["samples"]
+        shown = [round(x, 2) for x in samples[:10]] + (["..."] if len(samples) > 10 else [])
+        print(f"  {name}: {shown}", flush=True)
 
 
 def _shutdown(api: Any, backend: backends.Backend, rec: Recorder, timed: bool = True) -> None:

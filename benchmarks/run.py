@@ -46,7 +46,10 @@ def _parse(argv: Optional[List[str]]) -> argparse.Namespace:
         help="do not overwrite the stable <suite>.md/.json (implied by --quick and --only)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=None, help="seconds per subprocess (default 1200)"
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per subprocess (default: 300 with --quick, else the suite's, else 1200)",
     )
     add_config_args(parser)
     return parser.parse_args(argv)
@@ -58,7 +61,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     suite = load_suite(args.suite)
     config = config_from_args(args)
     chosen = [backends.get_backend(name.strip()) for name in args.backends.split(",") if name]
-    timeout = args.timeout or (300.0 if config.quick else 1200.0)
+    timeout = args.timeout or (300.0 if config.quick else suite.timeout_seconds or 1200.0)
 
     started = time.time()
     doc: Dict[str, Any] = {

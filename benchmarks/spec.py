@@ -46,12 +46,34 @@ class Metric:
 
 
 class Bench(Protocol):
-    """Something a workload subprocess runs after start-up; it yields one or more metrics."""
+    """Something a workload subprocess runs after start-up; it yields one or more metrics.
+
+    A bench may also have ``budget_seconds``: how long the driver lets ``run`` take before it
+    declares a hang (default: a budget derived from the throughput trial settings).
+    """
 
     @property
     def metrics(self) -> Sequence[Metric]: ...
 
     def run(self, api: Any, config: RunConfig) -> Mapping[str, Measurement]: ...
+
+
+class BenchFailed(Exception):
+    """Raised by a bench that could not finish but did measure something: the driver records
+    ``measurements`` as usual and reports each metric of ``failed`` as an error with its own
+    text (metric name -> what went wrong for it); ``detail`` goes into the JSON with them."""
+
+    def __init__(
+        self,
+        message: str,
+        measurements: Mapping[str, Measurement],
+        failed: Mapping[str, str],
+        detail: Optional[Mapping[str, Any]] = None,
+    ):
+        super().__init__(message)
+        self.measurements = dict(measurements)
+        self.failed = dict(failed)
+        self.detail = dict(detail or {})
 
 
 @dataclass(frozen=True)
@@ -85,6 +107,7 @@ class Suite:
     title: str
     init_kwargs: Mapping[str, Any]
     benches: Sequence[Bench] = field(default_factory=tuple)
+    timeout_seconds: Optional[float] = None  # per full-run subprocess (runner default: 1200)
 
     @property
     def metrics(self) -> List[Metric]:

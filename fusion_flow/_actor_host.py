@@ -15,7 +15,7 @@ import os
 import pickle
 import sys
 import threading
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from fusion_flow import _native, _runtime, _serialization
 from fusion_flow._worker import _ArgumentFailed
@@ -41,8 +41,8 @@ class ActorHost:
         self._running = 0
         self._idle = threading.Condition()
         self._pools: Dict[str, concurrent.futures.ThreadPoolExecutor] = {}
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._semaphores: Dict[str, asyncio.Semaphore] = {}
+        # Async actors: one event loop (and thread) per concurrency group, as in Ray.
+        self._loops: Dict[str, Tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = {}
 
     # ------------------------------------------------------------------ creation
 
@@ -59,28 +59,38 @@ class ActorHost:
             descriptor=descriptor,
         )
         token = self.runtime.enter_task(self.executor.task_context(call, "__init__"))
+        # Made in two steps, as in Ray, so that a failing __init__ still has an instance to
+        # show in the error.
+        instance = cls.__new__(cls)
         try:
-            self.instance = cls(*args, **kwargs)
-        except BaseException as error:
+            instance.__init__(*args, **kwargs)
+        except BaseException as error:  # the constructor's error goes to every caller
             name = f"{descriptor.module}.{descriptor.class_name}.__init__"
-            self.executor.report_error(call, name, error)
+            title = f"ray::{descriptor.short_name}.__init__"
+            self.executor.report_error(
+                call, name, error, actor_repr=_safe_repr(instance), proctitle=title
+            )
             return
         finally:
             self.runtime.leave_task(token)
+        self.instance = instance
         self._start_executors()
+        if type(self.instance).__repr__ is not object.__repr__:
+            # As in Ray, output of an actor with its own repr is prefixed with that repr.
+            self.executor.announce(_safe_repr(self.instance) or descriptor.short_name)
         self.native.task_done(call.task_id, [])
 
     def _start_executors(self) -> None:
         descriptor = self.descriptor
         groups = dict(descriptor.concurrency_groups)
         if descriptor.is_async:
-            self._loop = asyncio.new_event_loop()
-            threading.Thread(target=self._loop.run_forever, name="actor-loop", daemon=True).start()
             sizes = {DEFAULT_GROUP: descriptor.max_concurrency, **groups}
             for group, size in sizes.items():
-                self._semaphores[group] = asyncio.run_coroutine_threadsafe(
-                    _make_semaphore(size), self._loop
-                ).result()
+                loop = asyncio.new_event_loop()
+                name = f"actor-loop-{group or 'default'}"
+                threading.Thread(target=loop.run_forever, name=name, daemon=True).start()
+                semaphore = asyncio.run_coroutine_threadsafe(_make_semaphore(size), loop).result()
+                self._loops[group] = (loop, semaphore)
         elif descriptor.max_concurrency > 1 or groups:
             sizes = {DEFAULT_GROUP: descriptor.max_concurrency, **groups}
             for group, size in sizes.items():
@@ -97,9 +107,9 @@ class ActorHost:
         group = call.concurrency_group or self._method_group(call.method) or DEFAULT_GROUP
         with self._idle:
             self._running += 1
-        if self._loop is not None:
-            semaphore = self._semaphores.get(group) or self._semaphores[DEFAULT_GROUP]
-            asyncio.run_coroutine_threadsafe(self._run_async(call, semaphore), self._loop)
+        if self._loops:
+            loop, semaphore = self._loops.get(group) or self._loops[DEFAULT_GROUP]
+            asyncio.run_coroutine_threadsafe(self._run_async(call, semaphore), loop)
         elif self._pools:
             pool = self._pools.get(group) or self._pools[DEFAULT_GROUP]
             pool.submit(self._run, call)
@@ -174,7 +184,7 @@ class ActorHost:
 
     def _report_failure(self, call: _native.TaskCall, error: BaseException) -> None:
         if isinstance(error, (SystemExit, ActorExit)) or type(error).__name__ == "AsyncioActorExit":
-            self._exit()
+            self._exit(call)
             return
         if isinstance(error, _ArgumentFailed):
             self.native.task_failed(call.task_id, error.payload, False)
@@ -183,23 +193,23 @@ class ActorHost:
         self.executor.report_error(call, name, error, actor_repr=_safe_repr(self.instance))
 
     def _terminate(self, call: _native.TaskCall) -> None:
-        """``__ray_terminate__``: the calls before it have run; the actor ends now."""
-        self.native.task_done(call.task_id, [_serialization.dumps(None)])
-        self._exit()
+        """``__ray_terminate__``: the calls before it have run; the actor ends now (its caller,
+        like exit_actor's, sees the actor's death)."""
+        self._exit(call)
 
-    def _exit(self) -> None:
-        """Ends the actor on purpose: the node will not restart it. Calls still running on
-        other threads finish first."""
+    def _exit(self, call: _native.TaskCall) -> None:
+        """Ends the actor on purpose, asked by `call`: the node fails that call with the
+        actor's death at once and will not restart the actor. Calls still running on other
+        threads finish first."""
         if self.exiting:
             return
         self.exiting = True
-        self.native.actor_exiting(self.actor_id)
+        self.native.actor_exiting(self.actor_id, call.task_id)
         threading.Thread(target=self._exit_when_idle, name="actor-exit", daemon=True).start()
 
     def _exit_when_idle(self) -> None:
         with self._idle:
-            # This call itself is still counted until it returns.
-            self._idle.wait_for(lambda: self._running <= 1, timeout=30.0)
+            self._idle.wait_for(lambda: self._running == 0, timeout=30.0)
         self.native.flush_refs()
         sys.stdout.flush()
         sys.stderr.flush()

@@ -26,8 +26,9 @@ def error_from_payload(payload: _native.ErrorPayload, object_ref: Any = None) ->
     if kind == "actor_died":
         return _actor_died(payload)
     if kind == "actor_unavailable":
+        actor_id, _, detail = payload.message.partition("\n")
         return exceptions.ActorUnavailableError(
-            f"The actor's process died while it ran this task ({payload.message})", None
+            f"The actor's process died while it ran this task ({detail})", bytes.fromhex(actor_id)
         )
     return exceptions.RaySystemError(payload.message)
 
@@ -50,9 +51,10 @@ _DEATH_REASONS = {
 
 
 def _actor_died(payload: _native.ErrorPayload) -> BaseException:
+    from fusion_flow._network import node_ip_address
     from fusion_flow.ray_compat import exceptions
 
-    reason, class_name, actor_id, name, namespace, detail = payload.message.split("\n", 5)
+    reason, class_name, actor_id, name, namespace, pid, detail = payload.message.split("\n", 6)
     if reason == "creation_failed":
         try:
             task_error = exceptions.RayError.from_bytes(payload.data)
@@ -65,8 +67,10 @@ def _actor_died(payload: _native.ErrorPayload) -> BaseException:
         class_name=class_name,
         actor_id=actor_id,
         error_message=_DEATH_REASONS.get(reason, reason).format(detail=detail),
+        pid=int(pid or 0),
         name=name,
         ray_namespace=namespace,
+        node_ip_address=node_ip_address() if class_name else "",
     )
     return exceptions.ActorDiedError(context)
 

@@ -7,6 +7,7 @@ hosts an actor, that actor's calls (see ``_actor_host``).
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from typing import Any, Callable, Dict, Optional, Tuple
@@ -86,7 +87,7 @@ class Executor:
         from fusion_flow._actor_host import ActorHost
 
         host = ActorHost(self, call)
-        self.announce(host.descriptor.class_name)
+        self.announce(host.descriptor.short_name)
         if call.gpu_ids:
             os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in call.gpu_ids)
         try:
@@ -109,7 +110,7 @@ class Executor:
         if method is not None:
             descriptor = self.actor.descriptor if self.actor is not None else None
             module = descriptor.module if descriptor is not None else "__main__"
-            owner = descriptor.class_name if descriptor is not None else call.name
+            owner = descriptor.short_name if descriptor is not None else call.name
             function_name = f"{module}.{owner}.{method}"
         else:
             function_name = _function_name(function)
@@ -175,6 +176,8 @@ class Executor:
             return [result]
         if num_returns == 0:
             return []
+        if inspect.isgenerator(result):
+            result = list(result)  # a generator method with a fixed num_returns
         count = len(result)
         if count != num_returns:
             raise ValueError(f"Task returned {count} objects, but num_returns={num_returns}.")
@@ -197,6 +200,7 @@ class Executor:
         function_name: str,
         error: BaseException,
         actor_repr: Optional[str] = None,
+        proctitle: Optional[str] = None,
     ) -> None:
         from fusion_flow._task_errors import capture_task_error
 
@@ -206,7 +210,7 @@ class Executor:
             function_name,
             pid=self.pid,
             ip=self.ip,
-            proctitle=f"ray::{call.name}",
+            proctitle=proctitle or f"ray::{call.name}",
             task_id=call.task_id_hex(),
             actor_repr=actor_repr,
             actor_id=actor.actor_id if actor is not None else None,

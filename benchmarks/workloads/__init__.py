@@ -9,7 +9,7 @@ import importlib
 
 from benchmarks.spec import Suite
 
-SUITES = ("core",)
+SUITES = ("core", "actors")
 
 
 def module_name(suite: str) -> str:

@@ -412,6 +412,14 @@ def _check_num_returns(is_generator: bool, num_returns: Any) -> None:
         )
 
 
+def validate_num_returns(is_generator: bool, num_returns: Any) -> None:
+    """The num_returns checks of ``@ray.method``: not negative, and 'streaming'/'dynamic'
+    only on generators."""
+    if isinstance(num_returns, int) and num_returns < 0:
+        raise ValueError(f"num_returns must be >= 0, but got {num_returns}.")
+    _check_num_returns(is_generator, num_returns)
+
+
 def validate_runtime_env(runtime_env: Optional[dict]) -> None:
     """The runtime_env checks Ray makes when it parses the option (only ``env_vars``
     has a format fusion-flow relies on)."""

@@ -24,7 +24,17 @@ from fusion_flow.ray_compat.session import ensure_runtime
 # The default concurrency of an actor with async methods, as in Ray.
 ASYNC_DEFAULT_MAX_CONCURRENCY = 1000
 TERMINATE_METHOD = "__ray_terminate__"
-_METHOD_OPTIONS = ("num_returns", "concurrency_group", "max_task_retries", "retry_exceptions")
+# What @ray.method accepts, in Ray's order.
+METHOD_OPTIONS = (
+    "num_returns",
+    "concurrency_group",
+    "max_task_retries",
+    "retry_exceptions",
+    "_generator_backpressure_num_objects",
+    "_num_objects_per_yield",
+    "enable_task_events",
+    "tensor_transport",
+)
 
 
 @dataclass(frozen=True)
@@ -35,13 +45,31 @@ class MethodInfo:
     retry_exceptions: Any = None
     is_async: bool = False
     is_generator: bool = False
+    # The parameters a call binds to (self left out): (name, kind, has a default). Kept as
+    # plain data so the descriptor pickles whatever the defaults are.
+    parameters: Optional[Tuple[Tuple[str, int, bool], ...]] = None
+
+    def signature(self) -> Optional[inspect.Signature]:
+        if self.parameters is None:
+            return None
+        return inspect.Signature(
+            [
+                inspect.Parameter(
+                    name,
+                    inspect._ParameterKind(kind),
+                    default=None if has_default else inspect.Parameter.empty,
+                )
+                for name, kind, has_default in self.parameters
+            ]
+        )
 
 
 @dataclass(frozen=True)
 class ActorDescriptor:
     """What any process needs to host the actor or to make a handle to it."""
 
-    class_name: str
+    class_name: str  # qualified: how handles and errors name the class
+    short_name: str  # how worker output is prefixed
     module: str
     function_id: bytes
     methods: Dict[str, MethodInfo]
@@ -56,28 +84,31 @@ class ActorDescriptor:
 
 
 def method(*args: Any, **kwargs: Any) -> Any:
-    """``@ray.method(num_returns=..., concurrency_group=..., ...)`` on an actor method."""
-    if args and not kwargs and len(args) == 1 and callable(args[0]):
-        raise TypeError(
-            "The @ray.method decorator must be applied using at least one of the arguments "
-            f"in the list {list(_METHOD_OPTIONS)}, for example "
-            "'@ray.method(num_returns=2)'."
-        )
-    unknown = [key for key in kwargs if key not in _METHOD_OPTIONS]
-    if args or unknown or not kwargs:
-        raise TypeError(
-            "The @ray.method decorator must be applied using at least one of the arguments "
-            f"in the list {list(_METHOD_OPTIONS)}, for example "
-            "'@ray.method(num_returns=2)'."
-        )
-    if "num_returns" in kwargs:
-        _options.validate_task_options({"num_returns": kwargs["num_returns"]}, False)
+    """``@ray.method`` or ``@ray.method(num_returns=..., concurrency_group=..., ...)`` on an
+    actor method: records per-method options on the function, which is returned as is."""
 
-    def decorate(function: Callable) -> Callable:
-        function.__ray_method_options__ = dict(kwargs)  # type: ignore[attr-defined]
+    def annotate(function: Callable) -> Callable:
+        if "num_returns" in kwargs:
+            is_generator = _options.is_generator_function(function)
+            _options.validate_num_returns(is_generator, kwargs["num_returns"])
+        options = dict(getattr(function, "__ray_method_options__", {}))
+        options.update(kwargs)
+        function.__ray_method_options__ = options  # type: ignore[attr-defined]
         return function
 
-    return decorate
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return annotate(args[0])
+    assert not args, (
+        "The @ray.method decorator must be applied using no arguments or at least one of the "
+        f"arguments in the list {list(METHOD_OPTIONS)}, for example "
+        "'@ray.method(num_returns=2)'."
+    )
+    for key in kwargs:
+        assert key in METHOD_OPTIONS, (
+            f"Unexpected keyword argument to @ray.method: '{key}'. The supported keyword "
+            f"arguments are {list(METHOD_OPTIONS)}"
+        )
+    return annotate
 
 
 def exit_actor() -> None:
@@ -91,14 +122,31 @@ def exit_actor() -> None:
     raise exceptions.AsyncioActorExit() if runtime.current_actor.is_async else SystemExit(0)
 
 
+def _parameters(member: Any, function: Any, drop_self: bool) -> Optional[tuple]:
+    try:
+        parameters = list(
+            inspect.signature(member if not drop_self else function).parameters.values()
+        )
+    except (TypeError, ValueError):
+        return None
+    if drop_self and parameters:
+        parameters = parameters[1:]
+    return tuple((p.name, int(p.kind), p.default is not p.empty) for p in parameters)
+
+
 def _method_table(cls: type) -> Dict[str, MethodInfo]:
+    """Every method a handle can call: the class's own functions (private and dunder ones
+    too, but not those every object has), static and class methods."""
     methods = {}
     for name, member in inspect.getmembers(cls):
         function = getattr(member, "__func__", member)
-        if not (inspect.isfunction(function) or inspect.ismethoddescriptor(member)):
+        if not inspect.isfunction(function) or name == "__init__":
             continue
-        if name == "__init__" or (name.startswith("__") and name.endswith("__")):
-            continue
+        if getattr(object, name, None) is not None and name.startswith("__"):
+            if getattr(cls, name) is getattr(object, name):
+                continue
+        raw = inspect.getattr_static(cls, name, None)
+        drop_self = not isinstance(raw, (staticmethod, classmethod))
         options = getattr(function, "__ray_method_options__", {})
         is_generator = inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function)
         num_returns = options.get("num_returns", "streaming" if is_generator else 1)
@@ -109,6 +157,7 @@ def _method_table(cls: type) -> Dict[str, MethodInfo]:
             retry_exceptions=options.get("retry_exceptions"),
             is_async=inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function),
             is_generator=is_generator,
+            parameters=_parameters(member, function, drop_self),
         )
     methods[TERMINATE_METHOD] = MethodInfo()
     return methods
@@ -151,10 +200,7 @@ class ActorClass:
         self.__doc__ = cls.__doc__
         self._methods = _method_table(cls)
         self._export: Optional[Tuple[bytes, bytes]] = None
-        try:
-            self._init_signature: Optional[inspect.Signature] = inspect.signature(cls.__init__)
-        except (TypeError, ValueError):
-            self._init_signature = None
+        self._init_signature = _constructor_signature(cls)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(
@@ -188,9 +234,16 @@ class ActorClass:
         groups = options.get("concurrency_groups") or {}
         if isinstance(groups, list):
             raise Unsupported("concurrency_groups given as a list")
+        for method_name, info in self._methods.items():
+            group = info.concurrency_group
+            assert group is None or group in groups, (
+                f"The method {method_name} of {self._cls.__qualname__} uses the concurrency "
+                f"group {group!r}, which is not in its concurrency_groups {list(groups)}."
+            )
         name = options.get("name")
         return ActorDescriptor(
-            class_name=self._cls.__name__,
+            class_name=self._cls.__qualname__,
+            short_name=self._cls.__name__,
             module=self._cls.__module__,
             function_id=function_id,
             methods=self._methods,
@@ -212,7 +265,7 @@ class ActorClass:
         if unsupported:
             raise Unsupported(f"the actor option {unsupported[0]}")
         if self._init_signature is not None:
-            self._init_signature.bind(None, *args, **kwargs)
+            self._init_signature.bind(*args, **kwargs)
         function_id, pickled = self._exported()
         runtime.ensure_function(function_id, pickled)
         descriptor = self._descriptor(options, function_id, runtime.namespace)
@@ -230,6 +283,10 @@ class ActorClass:
         )
         data, nested, ref_args = _serialization.pack_args(args, kwargs)
         name = options.get("name")
+        if name == "":
+            raise ValueError("Actor name cannot be an empty string.")
+        if options.get("namespace") == "":
+            raise ValueError('"" is not a valid namespace. Pass None to not specify a namespace.')
         namespace = options.get("namespace") or runtime.namespace
         max_restarts = options.get("max_restarts") or 0
         try:
@@ -238,7 +295,7 @@ class ActorClass:
                 data,
                 nested,
                 ref_args,
-                class_name=self._cls.__name__,
+                class_name=self._cls.__qualname__,
                 running=running,
                 max_restarts=max_restarts,
                 namespace=namespace,
@@ -249,14 +306,27 @@ class ActorClass:
                 get_if_exists=bool(options.get("get_if_exists")),
             )
         except _native.ActorNameTakenError:
+            given = options.get("namespace")  # Ray names the namespace as it was given
             raise exceptions.ActorAlreadyExistsError(
-                f"The name {name} (namespace={namespace}) is already taken. Please use a "
+                f"The name {name} (namespace={given}) is already taken. Please use a "
                 "different name or get the existing actor using "
-                f"ray.get_actor('{name}', namespace='{namespace}')"
+                f"ray.get_actor('{name}', namespace='{given}')"
             ) from None
         if existing is not None:
             descriptor = pickle.loads(existing)
         return ActorHandle(actor_id, ref, descriptor)
+
+
+def _constructor_signature(cls: type) -> Optional[inspect.Signature]:
+    """What ``Cls.remote(...)`` binds to: ``__init__`` without self (nothing at all for a
+    class that does not define one)."""
+    if cls.__init__ is object.__init__:
+        return inspect.Signature([])
+    try:
+        parameters = list(inspect.signature(cls.__init__).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    return inspect.Signature(parameters[1:])
 
 
 class _ClassMetadata:
@@ -293,22 +363,20 @@ class ActorHandle:
         self.__dict__["_actor_id_bytes"] = actor_id
         self.__dict__["_ref"] = ref
         self.__dict__["_descriptor"] = descriptor
-        self.__dict__["_method_cache"] = {}
+        # Templates per method name; the methods themselves are made on each access, so
+        # that a handle and its methods never form a cycle (which would keep a dropped
+        # handle, and so its actor, alive until the garbage collector runs).
+        self.__dict__["_templates"] = {}
 
     @property
     def _actor_id(self) -> ActorID:
         return ActorID(self._actor_id_bytes)
 
     def __getattr__(self, name: str) -> ActorMethod:
-        cache = self.__dict__["_method_cache"]
-        found = cache.get(name)
-        if found is not None:
-            return found
         info = self.__dict__["_descriptor"].methods.get(name)
         if info is None:
             raise AttributeError(f"'ActorHandle' object has no attribute '{name}'")
-        found = cache[name] = ActorMethod(self, name, info)
-        return found
+        return ActorMethod(self, name, info)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ActorHandle) and other._actor_id_bytes == self._actor_id_bytes
@@ -337,7 +405,6 @@ class ActorMethod:
         self._name = name
         self._info = info
         self._overrides = overrides or {}
-        self._template: Optional[Tuple[_runtime.Runtime, _native.TaskTemplate]] = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(
@@ -346,14 +413,15 @@ class ActorMethod:
         )
 
     def options(self, **options: Any) -> ActorMethod:
-        unknown = [key for key in options if key not in (*_METHOD_OPTIONS, "name")]
-        if unknown:
-            raise ValueError(f"Invalid option keyword {unknown[0]} for actor methods.")
+        # Unknown options surface when the call is made, as in Ray.
         if "num_returns" in options:
-            _options.validate_task_options({"num_returns": options["num_returns"]}, True)
+            _options.validate_num_returns(self._info.is_generator, options["num_returns"])
         return ActorMethod(self._handle, self._name, self._info, {**self._overrides, **options})
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
+        for key in self._overrides:
+            if key not in (*METHOD_OPTIONS, "name"):
+                raise TypeError(f"ActorMethod._remote() got an unexpected keyword argument '{key}'")
         return self._submit(args, kwargs)
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
@@ -383,7 +451,7 @@ class ActorMethod:
             allowlist = _serialization.dumps_function(tuple(retry))
         return _native.TaskTemplate(
             function_id=descriptor.function_id,
-            name=self._overrides.get("name") or f"{descriptor.class_name}.{self._name}",
+            name=self._overrides.get("name") or f"{descriptor.short_name}.{self._name}",
             num_returns=1 if num_returns == "streaming" else num_returns,
             resources={},
             max_retries=retries,
@@ -396,11 +464,18 @@ class ActorMethod:
 
     def _submit(self, args: tuple, kwargs: dict) -> Any:
         runtime = ensure_runtime()
-        cached = self._template
+        # Calls without .options() reuse the handle's template for the method.
+        templates = self._handle._templates
+        cached = None if self._overrides else templates.get(self._name)
         if cached is None or cached[0] is not runtime:
-            cached = self._template = (runtime, self._build_template(runtime))
+            cached = (runtime, self._build_template(runtime))
+            if not self._overrides:
+                templates[self._name] = cached
         template = cached[1]
         descriptor: ActorDescriptor = self._handle._descriptor
+        signature = self._info.signature()
+        if signature is not None:
+            signature.bind(*args, **kwargs)
         data, nested, ref_args = _serialization.pack_args(args, kwargs)
         try:
             refs = runtime.native.submit(

@@ -19,8 +19,10 @@ def get_actor(name: str, namespace: Optional[str] = None) -> ActorHandle:
     ``namespace`` is given)."""
     if not name:
         raise ValueError("Please supply a non-empty value to get_actor")
-    if namespace is not None and not namespace:
-        raise ValueError("Please supply a non-empty value to get_actor's namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise TypeError("namespace must be None or a string.")
+    if namespace == "":
+        raise ValueError('"" is not a valid namespace. Pass None to not specify a namespace.')
     runtime = ensure_runtime()
     found = runtime.native.get_named_actor(name, namespace or runtime.namespace)
     if found is None:

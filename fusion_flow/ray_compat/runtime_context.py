@@ -64,7 +64,9 @@ class RuntimeContext:
 
     def get_actor_name(self) -> Optional[str]:
         actor = self._runtime.current_actor
-        return actor.name if actor is not None else None
+        if actor is None:
+            return None
+        return actor.name or ""  # an anonymous actor's name is empty, not missing
 
     @property
     def current_actor(self) -> Any:

@@ -52,6 +52,8 @@ pub struct ActorSpec {
     pub running: ResourceSet,
     /// How many times the actor is re-created after its process dies; -1 forever.
     pub max_restarts: i32,
+    /// The namespace of the job that made it (named or not).
+    pub namespace: String,
     pub name: Option<ActorName>,
     /// Lives until killed, not until its last handle is gone.
     pub detached: bool,

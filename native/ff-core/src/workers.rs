@@ -51,6 +51,8 @@ pub struct Worker {
     pub id: WorkerId,
     pub client: ClientId,
     pub env: EnvId,
+    /// The process id, once the worker has said it (0 until then).
+    pub pid: u32,
     pub state: WorkerState,
     known_functions: FxHashSet<FunctionId>,
     calls: FxHashMap<FunctionId, u32>,
@@ -113,6 +115,7 @@ impl WorkerPool {
                 id,
                 client,
                 env,
+                pid: 0,
                 state: WorkerState::Starting,
                 known_functions: FxHashSet::default(),
                 calls: FxHashMap::default(),

@@ -86,6 +86,7 @@ impl Harness {
             class_name: "Counter".into(),
             running: cpus(0.0),
             max_restarts: make.max_restarts,
+            namespace: "ns".into(),
             name: make.name.map(|n| ActorName {
                 namespace: "ns".into(),
                 name: n.into(),

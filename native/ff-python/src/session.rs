@@ -242,7 +242,11 @@ impl Session {
             class_name: class_name.into(),
             running: resource_set(running)?,
             max_restarts,
-            name: name.map(|name| ActorName { namespace, name }),
+            name: name.map(|name| ActorName {
+                namespace: namespace.clone(),
+                name,
+            }),
+            namespace,
             detached,
             max_pending_calls,
             descriptor: Bytes::copy_from_slice(descriptor),
@@ -355,10 +359,16 @@ impl Session {
         }
     }
 
-    /// Worker: the actor this process hosts is about to exit on purpose.
-    fn actor_exiting(&self, actor_id: &[u8]) -> PyResult<()> {
+    /// Worker: the actor this process hosts is about to exit on purpose; `task_id` is the call
+    /// that asked for it (it fails now with the actor's death), if any.
+    #[pyo3(signature = (actor_id, task_id=None))]
+    fn actor_exiting(&self, actor_id: &[u8], task_id: Option<&[u8]>) -> PyResult<()> {
         let actor = ActorId::from_bytes(actor_id).map_err(value_error)?;
-        self.client().actor_exiting(actor).map_err(to_py)
+        let call = task_id
+            .map(TaskId::from_bytes)
+            .transpose()
+            .map_err(value_error)?;
+        self.client().actor_exiting(actor, call).map_err(to_py)
     }
 
     #[pyo3(signature = (data, nested))]

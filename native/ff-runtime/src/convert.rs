@@ -112,16 +112,16 @@ pub fn resources_from_wire(list: &[pb::Resource]) -> Result<ResourceSet> {
 }
 
 pub fn actor_spec_to_wire(actor: &ActorSpec) -> pb::ActorSpec {
-    let (namespace, name) = match &actor.name {
-        Some(name) => (name.namespace.clone(), name.name.clone()),
-        None => (String::new(), String::new()),
-    };
+    let name = actor
+        .name
+        .as_ref()
+        .map_or(String::new(), |n| n.name.clone());
     pb::ActorSpec {
         actor_id: Bytes::copy_from_slice(actor.actor_id.as_bytes()),
         class_name: actor.class_name.to_string(),
         running: resources_to_wire(&actor.running),
         max_restarts: actor.max_restarts,
-        namespace,
+        namespace: actor.namespace.clone(),
         name,
         detached: actor.detached,
         max_pending_calls: actor.max_pending_calls,
@@ -135,10 +135,11 @@ pub fn actor_spec_from_wire(actor: pb::ActorSpec) -> Result<ActorSpec> {
         class_name: actor.class_name.into(),
         running: resources_from_wire(&actor.running)?,
         max_restarts: actor.max_restarts,
-        name: (!actor.name.is_empty()).then_some(ActorName {
-            namespace: actor.namespace,
+        name: (!actor.name.is_empty()).then(|| ActorName {
+            namespace: actor.namespace.clone(),
             name: actor.name,
         }),
+        namespace: actor.namespace,
         detached: actor.detached,
         max_pending_calls: actor.max_pending_calls,
         descriptor: actor.descriptor,
@@ -320,6 +321,7 @@ mod tests {
             class_name: "Counter".into(),
             running: ResourceSet::from_pairs([("CPU", Quantity::ONE)]),
             max_restarts: -1,
+            namespace: "ns".into(),
             name: Some(ActorName {
                 namespace: "ns".into(),
                 name: "c".into(),

@@ -404,9 +404,10 @@ impl Client for WorkerClient {
         }))
     }
 
-    fn actor_exiting(&self, actor: ActorId) -> Result<()> {
+    fn actor_exiting(&self, actor: ActorId, call: Option<TaskId>) -> Result<()> {
         self.send(pb::to_node::Msg::ActorExiting(pb::ActorExiting {
             actor_id: Bytes::copy_from_slice(actor.as_bytes()),
+            task_id: call.map_or_else(Bytes::new, |t| Bytes::copy_from_slice(t.as_bytes())),
         }))
     }
 

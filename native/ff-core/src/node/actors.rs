@@ -51,6 +51,8 @@ pub(super) struct ActorEntry {
     in_flight: Vec<(TaskId, ClientId)>,
     /// Set once the actor is on its way out: killed, exiting on its own, or out of scope.
     ending: Option<&'static str>,
+    /// The process that hosts (or last hosted) it, for error messages.
+    host_pid: u32,
     /// `ray.kill(no_restart=False)`: the coming death may restart the actor.
     kill_may_restart: bool,
     death: Option<StoredObject>,
@@ -133,6 +135,7 @@ impl Node {
                 callers: Vec::new(),
                 in_flight: Vec::new(),
                 ending: None,
+                host_pid: 0,
                 kill_may_restart: false,
                 death: None,
             },
@@ -195,10 +198,33 @@ impl Node {
     }
 
     /// The actor's worker says it is about to exit on purpose (`exit_actor`,
-    /// `__ray_terminate__`): its death will not restart it.
-    pub fn actor_exiting(&mut self, actor_id: ActorId) {
-        if let Some(actor) = self.actors.get_mut(&actor_id) {
-            actor.ending.get_or_insert(death::EXITED);
+    /// `__ray_terminate__`): its death will not restart it, and the call that asked for it
+    /// (if any) fails now with that death, while calls already running finish.
+    pub fn actor_exiting(
+        &mut self,
+        actor_id: ActorId,
+        call: Option<TaskId>,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(actor) = self.actors.get_mut(&actor_id) else {
+            return;
+        };
+        actor.ending.get_or_insert(death::EXITED);
+        let Some(call) = call else { return };
+        let Some(position) = actor.in_flight.iter().position(|(task, _)| *task == call) else {
+            return;
+        };
+        actor.in_flight.remove(position);
+        let error = actor_died(
+            Some((&actor.spec, actor.host_pid)),
+            death::EXITED,
+            "",
+            Bytes::new(),
+        );
+        if let Some(task) = self.tasks.remove(&call) {
+            let mut work = StoreWork::new();
+            self.fail_task_entry(task, error, &mut work, out);
+            self.store_all(work, out);
         }
     }
 
@@ -330,8 +356,10 @@ impl Node {
 
     /// The creation task was handed to `worker`.
     pub(super) fn actor_placed(&mut self, actor_id: ActorId, worker: WorkerId) {
+        let pid = self.workers.get(worker).map_or(0, |w| w.pid);
         if let Some(actor) = self.actors.get_mut(&actor_id) {
             actor.state = ActorState::Creating(worker);
+            actor.host_pid = pid;
         }
     }
 
@@ -453,7 +481,9 @@ impl Node {
                 task.state = TaskState::ActorQueued;
                 self.requeue_call(actor_id, caller, task);
             } else {
-                let error = Arc::new(Payload::system_error(ErrorKind::ActorUnavailable, detail));
+                // First line the actor's id, then what happened (for the Python message).
+                let message = format!("{}\n{detail}", actor_id.hex());
+                let error = Arc::new(Payload::system_error(ErrorKind::ActorUnavailable, message));
                 self.fail_task_entry(task, error, &mut work, out);
             }
         }
@@ -512,7 +542,7 @@ impl Node {
         if actor.state == ActorState::Dead {
             return;
         }
-        let error = actor_died(Some(&actor.spec), reason, detail, data);
+        let error = actor_died(Some((&actor.spec, actor.host_pid)), reason, detail, data);
         actor.state = ActorState::Dead;
         actor.death = Some(error.clone());
         let mut calls: Vec<TaskId> = actor.in_flight.drain(..).map(|(task, _)| task).collect();
@@ -572,26 +602,25 @@ impl Node {
 }
 
 /// The error every call on a dead actor gets. Its message holds, one per line: the reason
-/// (see [`death`]), class name, actor id, name, namespace, then any detail; its data holds the
-/// constructor's error when that is the reason.
+/// (see [`death`]), class name, actor id, name, namespace, pid, then any detail; its data
+/// holds the constructor's error when that is the reason.
 fn actor_died(
-    spec: Option<&ActorSpec>,
+    spec: Option<(&ActorSpec, u32)>,
     reason: &'static str,
     detail: &str,
     data: Bytes,
 ) -> StoredObject {
-    let (class, id, name, namespace) = match spec {
-        Some(spec) => (
+    let (class, id, name, namespace, pid) = match spec {
+        Some((spec, pid)) => (
             spec.class_name.to_string(),
             spec.actor_id.hex(),
             spec.name.as_ref().map_or(String::new(), |n| n.name.clone()),
-            spec.name
-                .as_ref()
-                .map_or(String::new(), |n| n.namespace.clone()),
+            spec.namespace.clone(),
+            pid,
         ),
         None => Default::default(),
     };
-    let message = format!("{reason}\n{class}\n{id}\n{name}\n{namespace}\n{detail}");
+    let message = format!("{reason}\n{class}\n{id}\n{name}\n{namespace}\n{pid}\n{detail}");
     let mut payload = Payload::system_error(ErrorKind::ActorDied, message);
     payload.data = data;
     Arc::new(payload)

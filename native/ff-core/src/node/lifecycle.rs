@@ -35,6 +35,13 @@ impl Node {
         Ok(client)
     }
 
+    /// Records the process id a worker reported (it shows in actor errors).
+    pub fn set_worker_pid(&mut self, worker: WorkerId, pid: u32) {
+        if let Some(worker) = self.workers.get_mut(worker) {
+            worker.pid = pid;
+        }
+    }
+
     /// A worker process ended (or its connection broke). `detail` says how, for error text.
     pub fn worker_died(&mut self, worker_id: WorkerId, detail: &str, out: &mut Vec<Action>) {
         let Some(worker) = self.workers.remove(worker_id) else {

@@ -85,7 +85,8 @@ impl Node {
         if let TaskKind::ActorCreation(actor) = &task.spec.kind {
             let actor = actor.actor_id;
             let spec = task.spec.clone();
-            let attempt = task.attempt;
+            // A constructor's "attempt" is how many times the actor has been restarted.
+            let attempt = self.actor_restarts(actor).unwrap_or(0);
             self.actor_placed(actor, worker_id);
             out.push(Action::Dispatch(Box::new(Dispatch {
                 worker: worker_id,

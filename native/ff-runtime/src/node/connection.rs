@@ -85,7 +85,10 @@ async fn serve(shared: Arc<NodeShared>, stream: Arc<UnixStream>) {
     let link = WorkerLink::start(stream);
     shared.links.write().insert(worker, link.clone());
     link.send(&welcome(&shared));
-    let connected = shared.with_state(|state, out| state.core.worker_connected(worker, out));
+    let connected = shared.with_state(|state, out| {
+        state.core.set_worker_pid(worker, register.pid);
+        state.core.worker_connected(worker, out)
+    });
     let Ok(client) = connected else {
         shared.links.write().remove(&worker);
         link.close();
@@ -264,8 +267,12 @@ impl Session {
             }
             Msg::ActorExiting(exiting) => {
                 let actor = convert::actor_id(&exiting.actor_id)?;
+                let call = match exiting.task_id.is_empty() {
+                    true => None,
+                    false => Some(convert::task_id(&exiting.task_id)?),
+                };
                 self.shared
-                    .with_state(|state, _| state.core.actor_exiting(actor));
+                    .with_state(|state, out| state.core.actor_exiting(actor, call, out));
             }
             Msg::Function(function) => {
                 let id = convert::function_id(&function.function_id)?;

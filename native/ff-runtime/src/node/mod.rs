@@ -310,7 +310,7 @@ impl Client for DriverClient {
         Ok(())
     }
 
-    fn actor_exiting(&self, _actor: ActorId) -> Result<()> {
+    fn actor_exiting(&self, _actor: ActorId, _call: Option<TaskId>) -> Result<()> {
         Err(RuntimeError::Protocol("the driver hosts no actor".into()))
     }
 
