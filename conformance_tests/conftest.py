@@ -8,9 +8,9 @@ fusion-flow. The backend is chosen with ``--backend=ray|fusion_flow``.
   module's ``INIT_KWARGS`` (default ``{"num_cpus": 2}``) and shut down at module end.
 * ``backend_name`` (session): ``"ray"`` or ``"fusion_flow"``.
 
-``@pytest.mark.later(issue)`` marks behaviour owned by a later issue (actors = 3,
-shared-memory objects = 4, cancellation/streaming generators = 5, placement groups
-= 6): such a test runs on Ray and is skipped on fusion-flow.
+``@pytest.mark.later(issue)`` marks behaviour owned by a later issue (shared-memory
+objects = 4, cancellation and the rest of issue 5's control and failure work = 5,
+placement groups = 6): such a test runs on Ray and is skipped on fusion-flow.
 
 At session end the outcome of every test is written to
 ``conformance_tests/results/<backend>.json``; ``coverage_table.py`` turns the
@@ -36,11 +36,10 @@ conformance_helpers.export_test_dir_to_workers()
 
 BACKENDS = ("ray", "fusion_flow")
 BACKEND_MODULES = {"ray": "ray", "fusion_flow": "fusion_flow.ray_compat"}
-# Issues after the runtime spine (issue 2) that own features tested here.
+# Issues not yet landed that own features tested here.
 LATER_ISSUES = {
-    3: "actors",
     4: "shared-memory zero-copy objects",
-    5: "cancellation and streaming generators",
+    5: "cancellation and control",
     6: "placement groups",
 }
 DEFAULT_INIT_KWARGS = {"num_cpus": 2}

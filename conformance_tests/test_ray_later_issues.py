@@ -15,44 +15,6 @@ def held(gate_path):
     return "finished"
 
 
-# ----------------------------------------------------------------- issue 3: actors
-
-
-@pytest.mark.later(3)
-@pytest.mark.parametrize(
-    ("name", "bases"),
-    [
-        ("ActorAlreadyExistsError", ("ValueError", "RayError")),
-        ("ActorHandleNotFoundError", ("ValueError", "RayError")),
-        ("PendingCallsLimitExceeded", ("RayError",)),
-        ("ActorUnschedulableError", ("RayError",)),
-        ("AsyncioActorExit", ("RayError",)),
-    ],
-)
-def test_actor_exception_classes(ray_api, name, bases):
-    import builtins
-
-    cls = getattr(ray_api.exceptions, name)
-    for base_name in bases:
-        base = getattr(ray_api.exceptions, base_name, None) or getattr(builtins, base_name)
-        assert issubclass(cls, base)
-
-
-@pytest.mark.later(3)
-def test_actor_keeps_state_between_calls(ray):
-    @ray.remote
-    class Counter:
-        def __init__(self):
-            self.value = 0
-
-        def increment(self):
-            self.value += 1
-            return self.value
-
-    counter = Counter.remote()
-    assert ray.get([counter.increment.remote() for _ in range(3)]) == [1, 2, 3]
-
-
 # ----------------------------------------------------------------- issue 4: shared memory
 
 
@@ -82,7 +44,6 @@ def test_cancel_a_running_task(ray, tmp_path):
         gate.open()
 
 
-@pytest.mark.later(5)
 def test_streaming_generator(ray):
     @ray.remote(num_returns="streaming")
     def count(n):

@@ -18,6 +18,7 @@ import threading
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from fusion_flow import _native, _runtime, _serialization
+from fusion_flow._task_errors import describe_creation_failure
 from fusion_flow._worker import _ArgumentFailed
 
 DEFAULT_GROUP = ""
@@ -57,6 +58,8 @@ class ActorHost:
             is_async=descriptor.is_async,
             class_name=descriptor.class_name,
             descriptor=descriptor,
+            assigned=dict(call.assigned),
+            gpu_ids=list(call.gpu_ids),
         )
         token = self.runtime.enter_task(self.executor.task_context(call, "__init__"))
         # Made in two steps, as in Ray, so that a failing __init__ still has an instance to
@@ -67,9 +70,12 @@ class ActorHost:
         except BaseException as error:  # the constructor's error goes to every caller
             name = f"{descriptor.module}.{descriptor.class_name}.__init__"
             title = f"ray::{descriptor.short_name}.__init__"
-            self.executor.report_error(
+            payload = self.executor.capture_error(
                 call, name, error, actor_repr=_safe_repr(instance), proctitle=title
             )
+            # As in Ray, the actor's own output says why it died, before any caller learns it.
+            print(describe_creation_failure(payload), file=sys.stderr, flush=True)
+            self.native.task_failed(call.task_id, payload, self.executor.is_retryable(call, error))
             return
         finally:
             self.runtime.leave_task(token)

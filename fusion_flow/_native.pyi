@@ -144,6 +144,7 @@ class Session:
         *,
         class_name: str,
         running: Dict[str, float],
+        placement: Dict[str, float],
         max_restarts: int,
         namespace: str,
         name: Optional[str],

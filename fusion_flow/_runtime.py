@@ -56,6 +56,8 @@ class ActorContext:
     is_async: bool
     class_name: str
     descriptor: Any = None  # the ActorDescriptor, to make handles to this actor
+    assigned: Dict[str, float] = field(default_factory=dict)  # what the actor holds
+    gpu_ids: List[int] = field(default_factory=list)
 
     def handle_object_id(self) -> bytes:
         """The id of the object every handle to this actor refers to (see ff-core's ids)."""

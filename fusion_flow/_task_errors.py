@@ -10,6 +10,7 @@ import traceback
 from typing import Any, Optional
 
 from fusion_flow.ray_compat.exceptions import (
+    ActorDiedError,
     RayError,
     RaySystemError,
     RayTaskError,
@@ -136,3 +137,15 @@ def load_task_error(data: bytes) -> BaseException:
         kind = type(error).__name__
         return RaySystemError(f"task error payload holds a {kind}, not an exception")
     return error
+
+
+def describe_creation_failure(data: bytes) -> str:
+    """The line an actor prints when its constructor fails: the death its callers will see.
+    Never raises."""
+    try:
+        error = RayError.from_bytes(data)
+        if isinstance(error, RayTaskError):
+            error = ActorDiedError(error)
+        return f"Exception raised in creation task: {error}"
+    except Exception as e:
+        return f"Exception raised in creation task (not decodable: {e!r})"

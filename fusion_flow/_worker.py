@@ -114,12 +114,17 @@ class Executor:
             function_name = f"{module}.{owner}.{method}"
         else:
             function_name = _function_name(function)
+        actor = self.runtime.current_actor
+        if actor is not None:  # an actor's calls use what the actor holds
+            assigned, gpu_ids = actor.assigned, actor.gpu_ids
+        else:
+            assigned, gpu_ids = call.assigned, list(call.gpu_ids)
         return _runtime.TaskContext(
             task_id=call.task_id_hex(),
             name=call.name,
             function_name=function_name,
-            assigned=call.assigned,
-            gpu_ids=list(call.gpu_ids),
+            assigned=assigned,
+            gpu_ids=gpu_ids,
             attempt=call.attempt,
         )
 
@@ -201,11 +206,25 @@ class Executor:
         error: BaseException,
         actor_repr: Optional[str] = None,
         proctitle: Optional[str] = None,
-    ) -> None:
+    ) -> bytes:
+        """Fails the call with the error raised by user code; returns the payload sent."""
+        data = self.capture_error(call, function_name, error, actor_repr, proctitle)
+        self.native.task_failed(call.task_id, data, self.is_retryable(call, error))
+        return data
+
+    def capture_error(
+        self,
+        call: _native.TaskCall,
+        function_name: str,
+        error: BaseException,
+        actor_repr: Optional[str] = None,
+        proctitle: Optional[str] = None,
+    ) -> bytes:
+        """The error payload for an exception raised by user code in ``call``."""
         from fusion_flow._task_errors import capture_task_error
 
         actor = self.runtime.current_actor
-        data = capture_task_error(
+        return capture_task_error(
             error,
             function_name,
             pid=self.pid,
@@ -215,7 +234,6 @@ class Executor:
             actor_repr=actor_repr,
             actor_id=actor.actor_id if actor is not None else None,
         )
-        self.native.task_failed(call.task_id, data, self.is_retryable(call, error))
 
     def dependency_error(
         self, call: _native.TaskCall, function: Any, payload: _native.ErrorPayload

@@ -205,7 +205,7 @@ class ActorClass:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(
             "Actors cannot be instantiated directly. "
-            f"Instead of '{self._cls.__name__}()', use '{self._cls.__name__}.remote()'."
+            f"Instead of '{self._cls.__qualname__}()', use '{self._cls.__qualname__}.remote()'."
         )
 
     def remote(self, *args: Any, **kwargs: Any) -> ActorHandle:
@@ -270,11 +270,13 @@ class ActorClass:
         runtime.ensure_function(function_id, pickled)
         descriptor = self._descriptor(options, function_id, runtime.namespace)
         placement, running = _options.actor_resource_request(options)
+        # The actor holds `running` from its constructor on; `placement` only has to exist on
+        # the node (a default actor needs a node with a CPU but takes none).
         template = _native.TaskTemplate(
             function_id=function_id,
             name=self._cls.__name__,
             num_returns=0,
-            resources=placement,
+            resources=running,
             max_retries=0,
             retry_exceptions=False,
             retry_allowlist=b"",
@@ -297,6 +299,7 @@ class ActorClass:
                 ref_args,
                 class_name=self._cls.__qualname__,
                 running=running,
+                placement=placement,
                 max_restarts=max_restarts,
                 namespace=namespace,
                 name=name,

@@ -16,6 +16,9 @@ pub struct ClassId(pub u32);
 #[derive(Debug)]
 pub struct SchedulingClass {
     pub request: Arc<ResourceSet>,
+    /// Resources the node must have (not free ones: they are not taken), e.g. the CPU a
+    /// default actor needs to be placed although it holds none.
+    pub must_exist: ResourceSet,
     pub env: EnvId,
     pub queue: VecDeque<TaskId>,
 }
@@ -23,7 +26,7 @@ pub struct SchedulingClass {
 #[derive(Debug, Default)]
 pub struct ReadyQueues {
     classes: Vec<SchedulingClass>,
-    by_key: FxHashMap<EnvId, FxHashMap<ResourceSet, ClassId>>,
+    by_key: FxHashMap<(EnvId, ResourceSet), FxHashMap<ResourceSet, ClassId>>,
 }
 
 impl ReadyQueues {
@@ -32,13 +35,24 @@ impl ReadyQueues {
     }
 
     pub fn class_for(&mut self, request: &ResourceSet, env: EnvId) -> ClassId {
-        let by_request = self.by_key.entry(env).or_default();
+        self.class_with(request, &ResourceSet::new(), env)
+    }
+
+    /// The class of tasks that take `request` and need `must_exist` to be on the node.
+    pub fn class_with(
+        &mut self,
+        request: &ResourceSet,
+        must_exist: &ResourceSet,
+        env: EnvId,
+    ) -> ClassId {
+        let by_request = self.by_key.entry((env, must_exist.clone())).or_default();
         if let Some(id) = by_request.get(request) {
             return *id;
         }
         let id = ClassId(self.classes.len() as u32);
         self.classes.push(SchedulingClass {
             request: Arc::new(request.clone()),
+            must_exist: must_exist.clone(),
             env,
             queue: VecDeque::new(),
         });

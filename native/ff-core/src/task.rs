@@ -50,6 +50,9 @@ pub struct ActorSpec {
     /// resources are what it needs to be placed, which may be more: Ray places a default
     /// actor with 1 CPU and holds 0).
     pub running: ResourceSet,
+    /// Resources the node must have for the actor to be placed there, without taking them
+    /// (a default actor needs a node with a CPU but holds none).
+    pub placement: ResourceSet,
     /// How many times the actor is re-created after its process dies; -1 forever.
     pub max_restarts: i32,
     /// The namespace of the job that made it (named or not).

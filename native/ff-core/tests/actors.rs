@@ -85,6 +85,7 @@ impl Harness {
             actor_id,
             class_name: "Counter".into(),
             running: cpus(0.0),
+            placement: cpus(1.0),
             max_restarts: make.max_restarts,
             namespace: "ns".into(),
             name: make.name.map(|n| ActorName {
@@ -102,7 +103,7 @@ impl Harness {
         TaskSpec {
             task_id: actor_id.creation_task(),
             kind: TaskKind::ActorCreation(Arc::new(spec)),
-            options: options("Counter", cpus(1.0), 0, 0),
+            options: options("Counter", cpus(0.0), 0, 0),
             args: Payload::value(Bytes::new()),
             arg_refs: make.arg_refs.clone(),
         }
@@ -215,14 +216,14 @@ fn method_of(dispatch: &Dispatch) -> (ActorId, String) {
 }
 
 #[test]
-fn a_default_actor_is_placed_with_one_cpu_and_holds_none_while_it_lives() {
+fn a_default_actor_needs_a_node_with_a_cpu_but_holds_none() {
     let (mut h, _) = Harness::new(1.0, 2);
     let actor = h.create(Make::default());
     let creation = dispatches(&h.take()).remove(0);
     assert_eq!(
         h.node.available().get(CPU),
-        Quantity::ZERO,
-        "the constructor holds the CPU"
+        Quantity::ONE,
+        "placing it takes no CPU"
     );
     h.finish(&creation, Payload::value(Bytes::new()));
     h.take();
@@ -246,6 +247,26 @@ fn a_default_actor_is_placed_with_one_cpu_and_holds_none_while_it_lives() {
         .unwrap();
     let task = dispatches(&h.take()).remove(0);
     assert_ne!(task.worker, creation.worker);
+}
+
+#[test]
+fn a_default_actor_is_never_placed_on_a_node_without_cpus() {
+    let mut h = Harness {
+        node: Node::new(NodeConfig::with_total(ResourceSet::from_pairs([(
+            "slot",
+            Quantity::ONE,
+        )]))),
+        ids: TaskIdGenerator::new(JobId::from_index(1)),
+        actions: Vec::new(),
+    };
+    h.create(Make::default());
+    let actions = h.take();
+    assert!(dispatches(&actions).is_empty());
+    let warned = actions.iter().find_map(|a| match a {
+        Action::Infeasible { request, .. } => Some(request.get(CPU)),
+        _ => None,
+    });
+    assert_eq!(warned, Some(Quantity::ONE), "reported as the CPU it needs");
 }
 
 #[test]
@@ -460,6 +481,28 @@ fn an_actor_ends_after_its_last_handle_once_its_calls_are_done() {
     h.node.worker_died(host, "exited", &mut h.actions);
     h.take();
     assert!(!h.node.actor_is_alive(actor));
+}
+
+#[test]
+fn a_call_made_through_a_handle_dropped_at_once_still_runs() {
+    let (mut h, _) = Harness::new(1.0, 1);
+    let actor = h.create(Make::default());
+    let creation = dispatches(&h.take()).remove(0);
+    let result = h.call(actor);
+    h.node
+        .remove_refs(ClientId::DRIVER, &[actor.handle_object()], &mut h.actions);
+    h.take();
+    h.finish(&creation, Payload::value(Bytes::new()));
+    let call = dispatches(&h.take()).remove(0);
+    h.finish(&call, Payload::value(&b"ran"[..]));
+    let actions = h.take();
+    assert_eq!(&h.value(result).data[..], b"ran");
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::StopWorker { .. })),
+        "then it ends"
+    );
 }
 
 #[test]

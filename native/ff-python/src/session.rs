@@ -217,7 +217,7 @@ impl Session {
     /// its placement resources, env vars). Returns (actor id, a ref to the actor's handle
     /// object, None) — or, when `get_if_exists` finds a live actor of that name, (its id, a
     /// ref to its handle object, its descriptor).
-    #[pyo3(signature = (template, args, nested, arg_refs, *, class_name, running, max_restarts, namespace, name, detached, max_pending_calls, descriptor, get_if_exists))]
+    #[pyo3(signature = (template, args, nested, arg_refs, *, class_name, running, placement, max_restarts, namespace, name, detached, max_pending_calls, descriptor, get_if_exists))]
     #[allow(clippy::too_many_arguments)]
     fn create_actor<'py>(
         &self,
@@ -228,6 +228,7 @@ impl Session {
         arg_refs: &Bound<'_, PyList>,
         class_name: String,
         running: HashMap<String, f64>,
+        placement: HashMap<String, f64>,
         max_restarts: i32,
         namespace: String,
         name: Option<String>,
@@ -241,6 +242,7 @@ impl Session {
             actor_id,
             class_name: class_name.into(),
             running: resource_set(running)?,
+            placement: resource_set(placement)?,
             max_restarts,
             name: name.map(|name| ActorName {
                 namespace: namespace.clone(),

@@ -126,6 +126,7 @@ pub fn actor_spec_to_wire(actor: &ActorSpec) -> pb::ActorSpec {
         detached: actor.detached,
         max_pending_calls: actor.max_pending_calls,
         descriptor: actor.descriptor.clone(),
+        placement: resources_to_wire(&actor.placement),
     }
 }
 
@@ -134,6 +135,7 @@ pub fn actor_spec_from_wire(actor: pb::ActorSpec) -> Result<ActorSpec> {
         actor_id: actor_id(&actor.actor_id)?,
         class_name: actor.class_name.into(),
         running: resources_from_wire(&actor.running)?,
+        placement: resources_from_wire(&actor.placement)?,
         max_restarts: actor.max_restarts,
         name: (!actor.name.is_empty()).then(|| ActorName {
             namespace: actor.namespace.clone(),
@@ -320,6 +322,7 @@ mod tests {
             actor_id: ActorId::new(JobId::from_index(1)),
             class_name: "Counter".into(),
             running: ResourceSet::from_pairs([("CPU", Quantity::ONE)]),
+            placement: ResourceSet::from_pairs([("CPU", Quantity::ONE)]),
             max_restarts: -1,
             namespace: "ns".into(),
             name: Some(ActorName {

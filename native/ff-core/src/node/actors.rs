@@ -493,8 +493,7 @@ impl Node {
 
     /// Runs the constructor again, for a restart (its arguments are still pinned).
     fn requeue_creation(&mut self, creation: TaskSpec, out: &mut Vec<Action>) {
-        let env = self.envs.intern(&creation.options.env_vars);
-        let class = self.queues.class_for(&creation.options.resources, env);
+        let class = self.class_of(&creation);
         let task_id = creation.task_id;
         self.queues.push(class, task_id);
         self.tasks.insert(
@@ -580,7 +579,8 @@ impl Node {
             return;
         }
         actor.ending.get_or_insert(death::OUT_OF_SCOPE);
-        if actor.state == ActorState::Pending {
+        // Calls already submitted still run (the actor is created for them if need be).
+        if actor.state == ActorState::Pending && actor.is_idle() {
             self.actor_dead(actor_id, death::OUT_OF_SCOPE, "", Bytes::new(), out);
             return;
         }

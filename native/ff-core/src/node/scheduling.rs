@@ -15,11 +15,21 @@ impl Node {
                     break;
                 };
                 let request = class.request.clone();
+                let must_exist_missing = !self.config.total.contains(&class.must_exist);
                 let env = class.env;
-                if self.is_infeasible(&request) {
+                if must_exist_missing || self.is_infeasible(&request) {
                     if self.warned_infeasible.insert(class_id) {
                         let task_name = self.tasks[&task_id].spec.options.name.clone();
-                        out.push(Action::Infeasible { task_name, request });
+                        let mut shown = (*request).clone();
+                        for (name, amount) in self.queues.class(class_id).must_exist.iter() {
+                            if shown.get(name) < amount {
+                                shown.set(name, amount);
+                            }
+                        }
+                        out.push(Action::Infeasible {
+                            task_name,
+                            request: Arc::new(shown),
+                        });
                     }
                     break;
                 }

@@ -35,8 +35,7 @@ impl Node {
         out: &mut Vec<Action>,
     ) {
         let task_id = spec.task_id;
-        let env = self.envs.intern(&spec.options.env_vars);
-        let class = self.queues.class_for(&spec.options.resources, env);
+        let class = self.class_of(&spec);
         let missing = self.register_task(submitter, &spec);
         let state = if missing == 0 {
             TaskState::Queued
@@ -56,6 +55,18 @@ impl Node {
             },
         );
         self.schedule(out);
+    }
+
+    /// The scheduling class of a task that needs a worker of its own.
+    pub(super) fn class_of(&mut self, spec: &TaskSpec) -> ClassId {
+        let env = self.envs.intern(&spec.options.env_vars);
+        match &spec.kind {
+            TaskKind::ActorCreation(actor) => {
+                self.queues
+                    .class_with(&spec.options.resources, &actor.placement, env)
+            }
+            _ => self.queues.class_for(&spec.options.resources, env),
+        }
     }
 
     /// Makes a task's return objects (held by `submitter`), pins what it takes, and registers
