@@ -28,6 +28,12 @@ _IMPORTED_AT = time.monotonic()
 _WORKER_BOOTSTRAP = (
     "import sys; sys.path[0] = sys.argv[1]; from fusion_flow._worker import main; main()"
 )
+# The fork server (see _fork_server) starts the same way and forks workers ready-imported.
+_FORK_SERVER_BOOTSTRAP = (
+    "import sys; sys.path[0] = sys.argv[1]; from fusion_flow._fork_server import main; main()"
+)
+# Set to "0" to start every worker as a new interpreter instead of forking it.
+FORK_SERVER_ENV = "FUSION_FLOW_FORK_SERVER"
 
 _session: Optional[Runtime] = None
 _session_lock = threading.RLock()
@@ -156,6 +162,7 @@ def start_driver(settings: DriverSettings) -> Runtime:
             namespace=settings.namespace,
             worker_program=sys.executable,
             worker_args=["-c", _WORKER_BOOTSTRAP, _package_root()],
+            fork_server_args=_fork_server_args(),
             worker_env=_worker_environment(settings.job_env),
             worker_cwd=os.getcwd(),
             log_to_driver=settings.log_to_driver,
@@ -188,6 +195,12 @@ def shutdown() -> None:
 
 
 atexit.register(shutdown)
+
+
+def _fork_server_args() -> Optional[List[str]]:
+    if os.environ.get(FORK_SERVER_ENV, "1") == "0" or not hasattr(os, "fork"):
+        return None
+    return ["-c", _FORK_SERVER_BOOTSTRAP, _package_root()]
 
 
 def _package_root() -> str:

@@ -79,7 +79,7 @@ impl Session {
 impl Session {
     /// Starts a node inside this process and returns the driver's session on it.
     #[staticmethod]
-    #[pyo3(signature = (*, resources, namespace, worker_program, worker_args, worker_env, worker_cwd, log_to_driver, prestart_workers, session_root, hooks))]
+    #[pyo3(signature = (*, resources, namespace, worker_program, worker_args, fork_server_args, worker_env, worker_cwd, log_to_driver, prestart_workers, session_root, hooks))]
     #[allow(clippy::too_many_arguments)]
     fn start_driver(
         py: Python<'_>,
@@ -87,6 +87,7 @@ impl Session {
         namespace: String,
         worker_program: PathBuf,
         worker_args: Vec<String>,
+        fork_server_args: Option<Vec<String>>,
         worker_env: Vec<(String, String)>,
         worker_cwd: PathBuf,
         log_to_driver: bool,
@@ -99,6 +100,7 @@ impl Session {
             namespace,
             worker_program,
             worker_args,
+            fork_server_args,
             worker_env,
             worker_cwd,
             log_to_driver,
@@ -531,6 +533,14 @@ impl Session {
         match &self.role {
             Role::Driver(node) => node.worker_pids(),
             Role::Worker(_) => Vec::new(),
+        }
+    }
+
+    /// The fork server's pid while it runs (driver only).
+    fn fork_server_pid(&self) -> Option<u32> {
+        match &self.role {
+            Role::Driver(node) => node.fork_server_pid(),
+            Role::Worker(_) => None,
         }
     }
 

@@ -90,6 +90,7 @@ fn start_node(cpus: f64, root: &std::path::Path) -> Arc<Node> {
         namespace: "test".into(),
         worker_program: std::env::current_exe().unwrap(),
         worker_args: Vec::new(),
+        fork_server_args: None,
         worker_env: Vec::new(),
         worker_cwd: std::env::current_dir().unwrap(),
         log_to_driver: true,

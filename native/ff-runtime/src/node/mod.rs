@@ -2,6 +2,7 @@
 //! socket in a per-session directory, starts the workers, and serves the driver in-process.
 
 mod connection;
+mod fork_server;
 mod link;
 pub mod logs;
 mod shared;
@@ -45,6 +46,9 @@ pub struct NodeConfig {
     /// The command that starts a worker (program and arguments).
     pub worker_program: PathBuf,
     pub worker_args: Vec<String>,
+    /// Arguments (after `worker_program`) that start the fork server, which forks workers
+    /// from one pre-imported interpreter; None starts every worker as a new process.
+    pub fork_server_args: Option<Vec<String>>,
     /// Environment for every worker: the job's env_vars and whatever the Python layer needs.
     pub worker_env: Vec<(String, String)>,
     pub worker_cwd: PathBuf,
@@ -88,13 +92,18 @@ impl Node {
         let prestart = config.prestart_workers;
         let core = CoreNode::new(CoreConfig::with_total(config.resources.clone()));
         let (event_sender, event_receiver) = logs::channel();
+        let fork_server = launch_fork_server(&runtime, &config);
         let shared = Arc::new(NodeShared::new(
             core,
             event_sender,
             info.clone(),
             config,
             runtime.handle().clone(),
+            fork_server.as_ref().map(|(server, _)| server.clone()),
         ));
+        if let Some((server, child)) = fork_server {
+            runtime.spawn(fork_server::serve(shared.clone(), server, child));
+        }
         runtime.spawn(connection::accept_loop(shared.clone(), listener));
         runtime.spawn(tick_loop(shared.clone()));
         shared.with_state(|state, out| state.core.prestart_workers(prestart, out));
@@ -126,7 +135,14 @@ impl Node {
     }
 
     pub fn worker_pids(&self) -> Vec<u32> {
-        self.shared.processes.lock().values().copied().collect()
+        let processes = self.shared.processes.lock();
+        processes.values().map(|process| process.pid()).collect()
+    }
+
+    /// The fork server's pid, while it runs.
+    pub fn fork_server_pid(&self) -> Option<u32> {
+        let server = self.shared.fork_server.as_ref()?;
+        server.is_alive().then(|| server.pid()).flatten()
     }
 
     /// Objects the node holds (values and pending results); for tests and introspection.
@@ -145,6 +161,9 @@ impl Node {
         }
         self.shared.begin_stop();
         self.shared.stop_workers(Duration::from_millis(500));
+        if let Some(server) = &self.shared.fork_server {
+            server.stop(Duration::from_secs(1));
+        }
         if let Some(runtime) = self.runtime.lock().take() {
             runtime.shutdown_timeout(Duration::from_millis(200));
         }
@@ -155,6 +174,31 @@ impl Node {
 impl Drop for Node {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Starts the fork server, if configured, on a runtime thread (its parent-death signal is
+/// tied to the thread that starts it, and the runtime's threads live as long as the node).
+/// Without one (or if it cannot start), workers start as new processes.
+fn launch_fork_server(
+    runtime: &tokio::runtime::Runtime,
+    config: &NodeConfig,
+) -> Option<(Arc<fork_server::ForkServer>, tokio::process::Child)> {
+    let args = config.fork_server_args.clone()?;
+    let config = config.clone();
+    let launched = runtime.block_on(async move {
+        tokio::spawn(async move { fork_server::ForkServer::launch(&config, &args) }).await
+    });
+    match launched {
+        Ok(Ok(launched)) => Some(launched),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "could not start the fork server");
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not start the fork server");
+            None
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use ff_proto as pb;
 use parking_lot::{Condvar, Mutex, RwLock};
 use rustc_hash::FxHashMap;
 
+use super::fork_server::ForkServer;
 use super::link::WorkerLink;
 use super::logs::{DriverEvent, EventSender};
 use super::NodeConfig;
@@ -41,6 +42,23 @@ impl WaitSlot {
             self.filled.wait_for(&mut result, pause);
         }
         result.take()
+    }
+}
+
+/// A live worker process, and who reaps (and may signal) it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerProcess {
+    /// Started by the node: a child of the driver, reaped by its watcher task.
+    Child(u32),
+    /// Forked by the fork server, which reaps it and signals it on the node's behalf.
+    Forked(u32),
+}
+
+impl WorkerProcess {
+    pub fn pid(self) -> u32 {
+        match self {
+            Self::Child(pid) | Self::Forked(pid) => pid,
+        }
     }
 }
 
@@ -74,8 +92,9 @@ pub struct NodeShared {
     pub state: Mutex<NodeState>,
     pub links: RwLock<FxHashMap<WorkerId, Arc<WorkerLink>>>,
     pub functions: RwLock<FxHashMap<FunctionId, Bytes>>,
-    /// Live worker processes by pid, so shutdown can end them.
-    pub processes: Mutex<FxHashMap<WorkerId, u32>>,
+    /// Live worker processes, so they can be killed and shutdown can end them.
+    pub processes: Mutex<FxHashMap<WorkerId, WorkerProcess>>,
+    pub fork_server: Option<Arc<ForkServer>>,
     pub events: EventSender,
     pub info: SessionInfo,
     pub config: NodeConfig,
@@ -92,6 +111,7 @@ impl NodeShared {
         info: SessionInfo,
         config: NodeConfig,
         runtime: tokio::runtime::Handle,
+        fork_server: Option<Arc<ForkServer>>,
     ) -> Self {
         Self {
             state: Mutex::new(NodeState {
@@ -101,6 +121,7 @@ impl NodeShared {
             links: RwLock::new(FxHashMap::default()),
             functions: RwLock::new(FxHashMap::default()),
             processes: Mutex::new(FxHashMap::default()),
+            fork_server,
             events,
             info,
             config,
@@ -188,10 +209,28 @@ impl NodeShared {
     /// Ends a worker process at once (SIGKILL); its death is handled when the process is
     /// reaped, like any other.
     pub fn kill_process(&self, worker: WorkerId) {
-        if let Some(pid) = self.processes.lock().get(&worker) {
-            // SAFETY: kill(2) on a child not reaped yet (the watcher removes the pid under this
-            // same lock when it reaps), so the pid cannot have been reused.
-            unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
+        let process = self.processes.lock().get(&worker).copied();
+        if let Some(process) = process {
+            self.signal_kill(process);
+        }
+    }
+
+    fn signal_kill(&self, process: WorkerProcess) {
+        match process {
+            WorkerProcess::Child(pid) => {
+                // SAFETY: kill(2) on a child not reaped yet (its watcher removes it from
+                // `processes` before anything else once it reaps), so the pid is not reused.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
+            WorkerProcess::Forked(pid) => {
+                if let Some(server) = self.fork_server.clone() {
+                    self.runtime.spawn(async move {
+                        if let Err(error) = server.kill(pid).await {
+                            tracing::debug!(%error, pid, "could not ask the fork server to kill");
+                        }
+                    });
+                }
+            }
         }
     }
 
@@ -213,10 +252,9 @@ impl NodeShared {
         while Instant::now() < until && !self.processes.lock().is_empty() {
             std::thread::sleep(Duration::from_millis(5));
         }
-        for pid in self.processes.lock().values() {
-            // SAFETY: kill(2) on a child we have not reaped yet (the watcher removes the pid
-            // under this same lock once it reaps), so the pid cannot have been reused.
-            unsafe { libc::kill(*pid as libc::pid_t, libc::SIGKILL) };
+        let left: Vec<WorkerProcess> = self.processes.lock().values().copied().collect();
+        for process in left {
+            self.signal_kill(process);
         }
         let until = Instant::now() + Duration::from_secs(2);
         while Instant::now() < until && !self.processes.lock().is_empty() {

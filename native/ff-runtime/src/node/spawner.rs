@@ -1,4 +1,8 @@
 //! Starting worker processes, following their output, and noticing when they end.
+//!
+//! A worker is forked by the fork server when there is one and the worker's environment
+//! allows it (see [`fork_server`](super::fork_server)); otherwise the node starts a new
+//! interpreter for it.
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
@@ -10,22 +14,49 @@ use ff_core::task::EnvVars;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
+use super::fork_server;
 use super::logs::{OutputFollower, Stream};
-use super::shared::NodeShared;
+use super::shared::{NodeShared, WorkerProcess};
 
 /// Environment variables that tell a worker how to reach its node.
 pub const ENV_SOCKET: &str = "FUSION_FLOW_NODE_SOCKET";
 pub const ENV_WORKER_ID: &str = "FUSION_FLOW_WORKER_ID";
 
 pub async fn start(shared: Arc<NodeShared>, worker: WorkerId, env: Arc<EnvVars>) {
+    if let Some(server) = shared.fork_server.as_ref() {
+        if server.is_alive() && fork_server::can_fork_with(&env) {
+            let extra = node_env(&shared, worker);
+            let log_to_driver = shared.config.log_to_driver;
+            match server
+                .fork(worker, env.clone(), &extra, log_to_driver)
+                .await
+            {
+                Ok(()) => return,
+                Err(error) => tracing::warn!(%error, "fork request failed; starting a process"),
+            }
+        }
+    }
+    start_process(shared, worker, env).await;
+}
+
+/// The variables that tell a worker where its node is and who it is.
+fn node_env(shared: &NodeShared, worker: WorkerId) -> [(&'static str, String); 2] {
+    let socket = shared.info.session_dir.join(super::SOCKET_NAME);
+    [
+        (ENV_SOCKET, socket.display().to_string()),
+        (ENV_WORKER_ID, worker.hex()),
+    ]
+}
+
+/// Starts a worker as a new interpreter process, a child of the node.
+pub async fn start_process(shared: Arc<NodeShared>, worker: WorkerId, env: Arc<EnvVars>) {
     let config = &shared.config;
     let mut command = Command::new(&config.worker_program);
     command
         .args(&config.worker_args)
         .envs(config.worker_env.iter().map(|(k, v)| (k, v)))
         .envs(env.iter())
-        .env(ENV_SOCKET, shared.info.session_dir.join(super::SOCKET_NAME))
-        .env(ENV_WORKER_ID, worker.hex())
+        .envs(node_env(&shared, worker))
         .current_dir(&config.worker_cwd)
         .stdin(Stdio::null())
         // Its own process group: Ctrl-C in the driver's terminal reaches only the driver.
@@ -52,7 +83,10 @@ pub async fn start(shared: Arc<NodeShared>, worker: WorkerId, env: Arc<EnvVars>)
         }
     };
     let Some(pid) = child.id() else { return };
-    shared.processes.lock().insert(worker, pid);
+    shared
+        .processes
+        .lock()
+        .insert(worker, WorkerProcess::Child(pid));
     if let Some(stdout) = child.stdout.take() {
         tokio::spawn(forward_output(stdout, pid, Stream::Stdout, shared.clone()));
     }
@@ -68,6 +102,11 @@ async fn watch(shared: Arc<NodeShared>, worker: WorkerId, mut child: Child) {
         Err(error) => format!("could not wait for the worker process: {error}"),
     };
     shared.processes.lock().remove(&worker);
+    process_ended(&shared, worker, detail);
+}
+
+/// A worker's process is gone (and no longer in `processes`): its connection and its work.
+pub fn process_ended(shared: &Arc<NodeShared>, worker: WorkerId, detail: String) {
     if let Some(link) = shared.links.write().remove(&worker) {
         link.close();
     }
@@ -75,7 +114,11 @@ async fn watch(shared: Arc<NodeShared>, worker: WorkerId, mut child: Child) {
 }
 
 fn describe(status: ExitStatus) -> String {
-    match (status.code(), status.signal()) {
+    describe_exit(status.code(), status.signal())
+}
+
+pub fn describe_exit(code: Option<i32>, signal: Option<i32>) -> String {
+    match (code, signal) {
         (Some(code), _) => format!("the worker process exited with code {code}"),
         (None, Some(signal)) => format!("the worker process was killed by signal {signal}"),
         (None, None) => "the worker process ended".to_string(),
@@ -98,7 +141,7 @@ impl Drop for OpenOutput {
     }
 }
 
-async fn forward_output(
+pub async fn forward_output(
     output: impl AsyncRead + Unpin,
     pid: u32,
     stream: Stream,
