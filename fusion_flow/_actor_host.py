@@ -9,13 +9,13 @@ loop of its own thread, each group limited by a semaphore.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
 import os
 import pickle
+import queue
 import sys
 import threading
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set
 
 from fusion_flow import _native, _runtime, _serialization
 from fusion_flow._task_errors import describe_creation_failure
@@ -41,9 +41,9 @@ class ActorHost:
         self.exiting = False
         self._running = 0
         self._idle = threading.Condition()
-        self._pools: Dict[str, concurrent.futures.ThreadPoolExecutor] = {}
+        self._pools: Dict[str, _CallPool] = {}
         # Async actors: one event loop (and thread) per concurrency group, as in Ray.
-        self._loops: Dict[str, Tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = {}
+        self._loops: Dict[str, _LoopFeed] = {}
 
     # ------------------------------------------------------------------ creation
 
@@ -96,13 +96,11 @@ class ActorHost:
                 name = f"actor-loop-{group or 'default'}"
                 threading.Thread(target=loop.run_forever, name=name, daemon=True).start()
                 semaphore = asyncio.run_coroutine_threadsafe(_make_semaphore(size), loop).result()
-                self._loops[group] = (loop, semaphore)
+                self._loops[group] = _LoopFeed(loop, lambda c, s=semaphore: self._run_async(c, s))
         elif descriptor.max_concurrency > 1 or groups:
             sizes = {DEFAULT_GROUP: descriptor.max_concurrency, **groups}
             for group, size in sizes.items():
-                self._pools[group] = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=size, thread_name_prefix=f"actor-{group or 'default'}"
-                )
+                self._pools[group] = _CallPool(size, f"actor-{group or 'default'}", self._run)
 
     # ------------------------------------------------------------------ calls
 
@@ -114,11 +112,10 @@ class ActorHost:
         with self._idle:
             self._running += 1
         if self._loops:
-            loop, semaphore = self._loops.get(group) or self._loops[DEFAULT_GROUP]
-            asyncio.run_coroutine_threadsafe(self._run_async(call, semaphore), loop)
+            (self._loops.get(group) or self._loops[DEFAULT_GROUP]).submit(call)
         elif self._pools:
             pool = self._pools.get(group) or self._pools[DEFAULT_GROUP]
-            pool.submit(self._run, call)
+            pool.submit(call)
         else:
             self._run(call)
 
@@ -224,7 +221,63 @@ class ActorHost:
     def _finished(self) -> None:
         with self._idle:
             self._running -= 1
-            self._idle.notify_all()
+            if self.exiting:  # only _exit_when_idle waits
+                self._idle.notify_all()
+
+
+class _CallPool:
+    """Runs calls on up to ``size`` threads, started as calls arrive. A call's result goes to
+    the node, not back to whoever submitted it, so unlike ThreadPoolExecutor there is no
+    future per call."""
+
+    def __init__(self, size: int, name: str, run: Callable[[_native.TaskCall], None]) -> None:
+        self._size = size
+        self._name = name
+        self._run = run
+        self._calls: queue.SimpleQueue[_native.TaskCall] = queue.SimpleQueue()
+        self._idle_threads = threading.Semaphore(0)  # released by each thread that waits
+        self._threads = 0
+
+    def submit(self, call: _native.TaskCall) -> None:
+        self._calls.put(call)
+        if not self._idle_threads.acquire(blocking=False) and self._threads < self._size:
+            self._threads += 1  # submit runs on the worker's main thread only
+            name = f"{self._name}_{self._threads - 1}"
+            threading.Thread(target=self._serve, name=name, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            self._run(self._calls.get())
+            self._idle_threads.release()
+
+
+class _LoopFeed:
+    """Hands calls to an event loop running on another thread: one wake-up of the loop per
+    burst of calls (not a future and a self-pipe write per call), each call a task there."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, start: Callable[[_native.TaskCall], Any]
+    ) -> None:
+        self._loop = loop
+        self._start = start
+        self._calls: List[_native.TaskCall] = []
+        self._lock = threading.Lock()
+        self._running: Set[asyncio.Task[Any]] = set()  # the loop keeps only weak refs
+
+    def submit(self, call: _native.TaskCall) -> None:
+        with self._lock:
+            self._calls.append(call)
+            wake = len(self._calls) == 1
+        if wake:
+            self._loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        with self._lock:
+            calls, self._calls = self._calls, []
+        for call in calls:
+            task = self._loop.create_task(self._start(call))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
 
 
 async def _make_semaphore(size: int) -> asyncio.Semaphore:

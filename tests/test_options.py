@@ -1075,6 +1075,19 @@ def test_unsupported_task_features():
             "num_returns": "dynamic",
         }
     ) == ["scheduling_strategy=NodeLabelSchedulingStrategy", "num_returns='dynamic'"]
+    # Backpressure on streaming generators is not honoured yet; -1 (Ray's "off") is fine.
+    assert (
+        O.unsupported_task_features(
+            {
+                "_generator_backpressure_num_objects": -1,
+                "_actor_generator_backpressure_num_objects": -1,
+            }
+        )
+        == []
+    )
+    assert O.unsupported_task_features(
+        {"_generator_backpressure_num_objects": 2, "_actor_generator_backpressure_num_objects": 1}
+    ) == ["_generator_backpressure_num_objects", "_actor_generator_backpressure_num_objects"]
 
 
 class _ReferenceExists:  # Ray's Exists: a no-argument __init__

@@ -250,6 +250,10 @@ FULL_SAMPLE_EVERY = 20  # every 20th sample (10 s) also reads USS/PSS (smaps_rol
 CREATE_DEADLINE_SECONDS = 900.0  # full run; the quick run gets a tenth
 CLEANUP_WAIT_SECONDS = 120.0  # for the actor processes to exit after kill
 TREE_SHRINK_WAIT_SECONDS = 30.0  # at most, then for the rest of the tree to stop shrinking
+# After the actors are gone, before the next bench: freeing gigabytes of process memory slows
+# this VM for a few seconds (the backends' own threads are idle by then); a sync call row
+# started at once measured as low as a tenth of its rate a few seconds later.
+QUIET_AFTER_CLEANUP_SECONDS = 10.0
 
 
 def _idle_actor_class(api: Any) -> Any:
@@ -485,6 +489,7 @@ class ManyActors:
         del handles, refs, ready
         cleanup.update(_wait_for_exit(actor_pids, extra))
         cleanup["cleanup_seconds"] = time.perf_counter() - t_cleanup
+        time.sleep(QUIET_AFTER_CLEANUP_SECONDS / (10 if config.quick else 1))
 
         answered = len(pids)
         detail = {

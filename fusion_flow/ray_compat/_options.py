@@ -711,6 +711,9 @@ def unsupported_task_features(options: Dict[str, Any], node_id: Optional[str] = 
             found.append(key)
     if options.get("num_returns") == "dynamic":
         found.append("num_returns='dynamic'")
+    for key in ("_generator_backpressure_num_objects", "_actor_generator_backpressure_num_objects"):
+        if options.get(key) not in (None, -1):  # -1 is Ray's "off"
+            found.append(key)
     for key in options.get("runtime_env") or {}:
         if key != "env_vars":
             found.append(f"runtime_env['{key}']")

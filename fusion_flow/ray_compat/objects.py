@@ -7,6 +7,8 @@ from typing import Any, List, Optional, Tuple
 from fusion_flow import _runtime, _serialization, _values
 from fusion_flow._native import ObjectRef
 from fusion_flow.ray_compat import exceptions
+from fusion_flow.ray_compat._unsupported import Unsupported
+from fusion_flow.ray_compat.object_ref_generator import ObjectRefGenerator
 from fusion_flow.ray_compat.session import ensure_runtime
 
 
@@ -74,7 +76,7 @@ def wait(
 
     Returns (ready, not ready); both keep the order of the input list.
     """
-    if isinstance(ray_waitables, ObjectRef):
+    if isinstance(ray_waitables, (ObjectRef, ObjectRefGenerator)):
         raise TypeError(
             "wait() expected a list of ray.ObjectRef or ray.ObjectRefGenerator, got a single "
             f"ray.ObjectRef or ray.ObjectRefGenerator {ray_waitables}"
@@ -108,6 +110,8 @@ def wait(
 
 def _check_waitables(ray_waitables: list) -> None:
     for waitable in ray_waitables:
+        if isinstance(waitable, ObjectRefGenerator):
+            raise Unsupported("ray.wait on an ObjectRefGenerator", "wait on refs from next(gen)")
         if not isinstance(waitable, ObjectRef):
             raise TypeError(
                 "wait() expected a list of ray.ObjectRef or ray.ObjectRefGenerator, "

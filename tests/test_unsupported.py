@@ -1,0 +1,52 @@
+"""Ray calls fusion-flow does not support yet fail with Unsupported (naming the feature)
+before anything is submitted, and leave the runtime working."""
+
+import pytest
+
+import fusion_flow.ray_compat as ray
+from fusion_flow.ray_compat._unsupported import Unsupported
+
+
+@pytest.fixture(scope="module", autouse=True)
+def runtime():
+    ray.init(num_cpus=1)
+    yield
+    ray.shutdown()
+
+
+@ray.remote
+def count(n):
+    yield from range(n)
+
+
+def test_wait_on_a_generator_names_the_feature():
+    gen = count.remote(3)
+    with pytest.raises(Unsupported, match=r"ray\.wait on an ObjectRefGenerator"):
+        ray.wait([gen])
+    assert [ray.get(ref) for ref in gen] == [0, 1, 2]
+
+
+def test_generator_backpressure_names_the_option():
+    with pytest.raises(Unsupported, match="_generator_backpressure_num_objects"):
+        count.options(_generator_backpressure_num_objects=2).remote(3)
+    off = count.options(_generator_backpressure_num_objects=-1).remote(2)
+    assert [ray.get(ref) for ref in off] == [0, 1]
+
+
+def test_actor_generator_backpressure_names_the_option():
+    @ray.remote
+    class Source:
+        def items(self, n):
+            yield from range(n)
+
+    with pytest.raises(Unsupported, match="_actor_generator_backpressure_num_objects"):
+        Source.options(_actor_generator_backpressure_num_objects=4).remote()
+    items = Source.remote().items.options(num_returns="streaming").remote(2)
+    assert [ray.get(ref) for ref in items] == [0, 1]
+
+
+def test_cancel_names_the_feature():
+    ref = ray.put(1)
+    with pytest.raises(Unsupported, match=r"ray\.cancel"):
+        ray.cancel(ref)
+    assert ray.get(ref) == 1
