@@ -16,7 +16,7 @@ import selectors
 import signal
 import socket
 import sys
-from typing import Any, Dict, List, Set
+from typing import Any, Callable, Dict, List, Optional, Set
 
 CONTROL_FD = 3
 MAX_REQUEST = 1 << 20  # a fork request carries an environment: far below this
@@ -24,24 +24,38 @@ OUTPUT_FDS = 2  # the new worker's stdout and stderr
 
 
 def main() -> None:
+    """``argv[2]``: how many workers the node prestarts. Those are forked as soon as the
+    worker's own modules are in (the first task waits for them); the rest of the preload
+    follows before any later fork."""
     control = socket.socket(fileno=CONTROL_FD)
     control.setblocking(True)
-    _preload()
-    ForkServer(control).serve()
+    prestarted = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    _preload_worker()
+    ForkServer(control).serve(early_forks=prestarted, finish_preload=_preload_rest)
 
 
-def _preload() -> None:
-    """Imports what every worker imports, then moves the objects made so far out of the
-    collector's reach: a collection in a worker would otherwise write to (and so copy) every
-    page holding them."""
+def _preload_worker() -> None:
+    """What every worker imports."""
+    import fusion_flow._worker  # noqa: F401
+
+    _freeze()
+
+
+def _preload_rest() -> None:
+    """What actors and most user code import: about as long again as the worker's own
+    imports. A prestarted worker that needs these imports them itself."""
     import asyncio  # noqa: F401  (async actors)
-    import concurrent.futures  # noqa: F401  (threaded actors)
 
     import fusion_flow._actor_host
     import fusion_flow._task_errors
-    import fusion_flow._worker
     import fusion_flow.ray_compat  # noqa: F401
 
+    _freeze()
+
+
+def _freeze() -> None:
+    """Moves the objects made so far out of the collector's reach: a collection in a worker
+    would otherwise write to (and so copy) every page holding them."""
     gc.collect()
     gc.freeze()
 
@@ -50,19 +64,25 @@ class ForkServer:
     def __init__(self, control: socket.socket) -> None:
         self.control = control
         self.children: Set[int] = set()
+        self.forks = 0
         self.wakeup_read, self.wakeup_write = os.pipe()
         os.set_blocking(self.wakeup_read, False)
         os.set_blocking(self.wakeup_write, False)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
         signal.set_wakeup_fd(self.wakeup_write)
 
-    def serve(self) -> None:
-        """Runs until the node closes the control socket (or goes)."""
+    def serve(self, early_forks: int, finish_preload: Callable[[], None]) -> None:
+        """Runs until the node closes the control socket (or goes). ``finish_preload`` runs
+        after the first ``early_forks`` forks, or before that once nothing is waiting."""
         selector = selectors.DefaultSelector()
         selector.register(self.control, selectors.EVENT_READ)
         selector.register(self.wakeup_read, selectors.EVENT_READ)
         self.reap()  # a child may have ended before the handler was in place
+        preload: Optional[Callable[[], None]] = finish_preload
         while True:
+            if preload is not None and (self.forks >= early_forks or not selector.select(0)):
+                preload()
+                preload = None
             for key, _ in selector.select():
                 if key.fd == self.wakeup_read:
                     _drain(self.wakeup_read)
@@ -94,6 +114,7 @@ class ForkServer:
             return
         if pid == 0:
             self.become_worker(request, fds)  # never returns
+        self.forks += 1
         self.children.add(pid)
         self.send({"event": "started", "worker": request["worker"], "pid": pid})
 

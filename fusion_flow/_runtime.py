@@ -162,7 +162,7 @@ def start_driver(settings: DriverSettings) -> Runtime:
             namespace=settings.namespace,
             worker_program=sys.executable,
             worker_args=["-c", _WORKER_BOOTSTRAP, _package_root()],
-            fork_server_args=_fork_server_args(),
+            fork_server_args=_fork_server_args(settings.prestart_workers),
             worker_env=_worker_environment(settings.job_env),
             worker_cwd=os.getcwd(),
             log_to_driver=settings.log_to_driver,
@@ -197,10 +197,10 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 
-def _fork_server_args() -> Optional[List[str]]:
+def _fork_server_args(prestart_workers: int) -> Optional[List[str]]:
     if os.environ.get(FORK_SERVER_ENV, "1") == "0" or not hasattr(os, "fork"):
         return None
-    return ["-c", _FORK_SERVER_BOOTSTRAP, _package_root()]
+    return ["-c", _FORK_SERVER_BOOTSTRAP, _package_root(), str(prestart_workers)]
 
 
 def _package_root() -> str:
