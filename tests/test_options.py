@@ -1088,6 +1088,11 @@ def test_unsupported_task_features():
     assert O.unsupported_task_features(
         {"_generator_backpressure_num_objects": 2, "_actor_generator_backpressure_num_objects": 1}
     ) == ["_generator_backpressure_num_objects", "_actor_generator_backpressure_num_objects"]
+    # Tensor transport between actors (GPU objects) is not there yet.
+    assert O.unsupported_task_features({"enable_tensor_transport": False}) == []
+    assert O.unsupported_task_features({"enable_tensor_transport": True}) == [
+        "enable_tensor_transport"
+    ]
 
 
 class _ReferenceExists:  # Ray's Exists: a no-argument __init__

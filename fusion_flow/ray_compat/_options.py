@@ -711,6 +711,8 @@ def unsupported_task_features(options: Dict[str, Any], node_id: Optional[str] = 
             found.append(key)
     if options.get("num_returns") == "dynamic":
         found.append("num_returns='dynamic'")
+    if options.get("enable_tensor_transport"):
+        found.append("enable_tensor_transport")
     for key in ("_generator_backpressure_num_objects", "_actor_generator_backpressure_num_objects"):
         if options.get(key) not in (None, -1):  # -1 is Ray's "off"
             found.append(key)
