@@ -160,7 +160,8 @@ def test_workers_use_the_drivers_fusion_flow_even_with_another_copy_in_the_cwd(t
 def test_ctrl_c_interrupts_a_blocked_get_and_the_runtime_still_shuts_down_cleanly(tmp_path):
     script = tmp_path / "driver.py"
     script.write_text(
-        "import json, time\n"
+        "import faulthandler, json, signal, time\n"
+        "faulthandler.register(signal.SIGUSR1, all_threads=True)\n"
         "import fusion_flow.ray_compat as ray\n"
         "from fusion_flow import _runtime\n"
         "ray.init(num_cpus=1)\n"
@@ -185,7 +186,14 @@ def test_ctrl_c_interrupts_a_blocked_get_and_the_runtime_still_shuts_down_cleanl
     time.sleep(0.5)  # the driver is blocked in get by now
     started = time.monotonic()
     driver.send_signal(signal.SIGINT)
-    out, err = driver.communicate(timeout=30)
+    try:
+        out, err = driver.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        driver.send_signal(signal.SIGUSR1)  # every thread's stack to stderr
+        time.sleep(1.0)
+        driver.kill()
+        out, err = driver.communicate()
+        pytest.fail(f"the driver hung after Ctrl-C; stdout: {out!r}\nstderr:\n{err}")
     assert time.monotonic() - started < 5.0, "Ctrl-C took too long to interrupt get"
     assert out.splitlines() == ["interrupted", "still usable"], err
     assert driver.returncode == 0, err
