@@ -162,6 +162,9 @@ def test_ctrl_c_interrupts_a_blocked_get_and_the_runtime_still_shuts_down_cleanl
     script.write_text(
         "import faulthandler, json, signal, time\n"
         "faulthandler.register(signal.SIGUSR1, all_threads=True)\n"
+        # Python ignores Ctrl-C if it started with SIGINT ignored, as a background job of a
+        # non-interactive shell does (make in CI, say); a user's terminal does not.
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "import fusion_flow.ray_compat as ray\n"
         "from fusion_flow import _runtime\n"
         "ray.init(num_cpus=1)\n"
