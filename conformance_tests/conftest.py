@@ -34,6 +34,13 @@ import pytest
 
 conformance_helpers.export_test_dir_to_workers()
 
+# A process started with SIGINT ignored (a background job of a non-interactive shell) passes
+# that on through exec, and Python then never raises KeyboardInterrupt: not in the driver, and
+# not in Ray's workers, whose cancellation (force=False) relies on it. A user's terminal
+# starts programs with the default disposition; so does the suite.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 BACKENDS = ("ray", "fusion_flow")
 BACKEND_MODULES = {"ray": "ray", "fusion_flow": "fusion_flow.ray_compat"}
 # Issues not yet landed that own features tested here.
