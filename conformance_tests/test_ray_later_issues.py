@@ -15,19 +15,6 @@ def held(gate_path):
     return "finished"
 
 
-# ----------------------------------------------------------------- issue 4: shared memory
-
-
-@pytest.mark.later(4)
-def test_numpy_arrays_from_get_are_read_only(ray):
-    numpy = pytest.importorskip("numpy")
-    big = ray.get(ray.put(numpy.arange(1_000_000)))
-    assert big.flags.writeable is False
-    assert int(big[-1]) == 999_999
-    small = ray.get(ray.put(numpy.zeros(10)))
-    assert small.flags.writeable is False
-
-
 # ----------------------------------------------------------------- issue 5
 
 

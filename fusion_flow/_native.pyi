@@ -33,6 +33,14 @@ class ObjectRef:
     def __eq__(self, other: object) -> bool: ...
     def __reduce__(self) -> Tuple[Callable[[bytes], ObjectRef], Tuple[bytes]]: ...
 
+class Segment:
+    """A shared-memory segment holding one large serialized value."""
+
+    def __init__(self, size: int) -> None: ...
+    def fileno(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+
 class NestedRefs:
     """Ids of the ObjectRefs pickled inside one value."""
 
@@ -74,8 +82,8 @@ class TaskCall:
     function_id: bytes
     function: Optional[bytes]
     name: str
-    args: bytes
-    arg_values: List[Union[bytes, ErrorPayload]]
+    args: Union[bytes, Segment]
+    arg_values: List[Union[bytes, Segment, ErrorPayload]]
     num_returns: int
     assigned: Dict[str, float]
     gpu_ids: List[int]
@@ -129,7 +137,7 @@ class Session:
     def submit(
         self,
         template: TaskTemplate,
-        args: bytes,
+        args: Union[bytes, Segment],
         nested: Optional[NestedRefs],
         arg_refs: List[ObjectRef],
         actor_id: Optional[bytes] = None,
@@ -140,7 +148,7 @@ class Session:
     def create_actor(
         self,
         template: TaskTemplate,
-        args: bytes,
+        args: Union[bytes, Segment],
         nested: Optional[NestedRefs],
         arg_refs: List[ObjectRef],
         *,
@@ -166,12 +174,16 @@ class Session:
         self, generator: ObjectRef, index: int, timeout: Optional[float]
     ) -> Optional[ObjectRef]: ...
     def stream_item(
-        self, task_id: bytes, index: int, data: bytes, nested: Optional[NestedRefs]
+        self,
+        task_id: bytes,
+        index: int,
+        data: Union[bytes, Segment],
+        nested: Optional[NestedRefs],
     ) -> None: ...
-    def put(self, data: bytes, nested: Optional[NestedRefs]) -> ObjectRef: ...
+    def put(self, data: Union[bytes, Segment], nested: Optional[NestedRefs]) -> ObjectRef: ...
     def get(
         self, refs: List[ObjectRef], timeout: Optional[float]
-    ) -> Union[List[bytes], ErrorPayload, None]: ...
+    ) -> Union[List[Union[bytes, Segment]], ErrorPayload, None]: ...
     def wait_split(
         self, refs: List[ObjectRef], num_returns: int, timeout: Optional[float]
     ) -> Union[Tuple[List[ObjectRef], List[ObjectRef]], int]:
@@ -186,6 +198,8 @@ class Session:
     def shutdown(self) -> None: ...
     def next_task(self) -> Optional[TaskCall]: ...
     def task_done(
-        self, task_id: bytes, returns: List[Tuple[bytes, Optional[NestedRefs]]]
+        self,
+        task_id: bytes,
+        returns: List[Tuple[Union[bytes, Segment], Optional[NestedRefs]]],
     ) -> None: ...
     def task_failed(self, task_id: bytes, error: bytes, retryable: bool) -> None: ...

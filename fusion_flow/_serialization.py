@@ -4,17 +4,18 @@ Values are pickled with cloudpickle (protocol 5), which handles lambdas, closure
 defined in ``__main__`` the way Ray does. Plain data made only of builtin scalars takes the C
 pickler directly: same bytes, a fraction of the cost. While a value is pickled, the native
 layer records every ObjectRef inside it, so the node keeps those objects alive for as long as
-the value exists.
+the value exists. Large values go to shared memory with their buffers out of band (see
+``_object_layout``), and come back without a copy.
 """
 
 from __future__ import annotations
 
 import pickle
-from typing import Any, Optional, Tuple
+from typing import Any, List, Optional, Tuple, Union
 
 import cloudpickle
 
-from fusion_flow import _native
+from fusion_flow import _native, _object_layout
 from fusion_flow._native import ObjectRef
 
 PROTOCOL = 5
@@ -32,20 +33,45 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
-def dumps(value: Any) -> Tuple[bytes, Optional[_native.NestedRefs]]:
-    """Pickles ``value``; returns its bytes and the ObjectRefs found inside (or None)."""
+# Values whose pickle (with its out-of-band buffers) is at least this big go to shared memory,
+# as Ray's objects above its 100 KiB inline limit go to its object store.
+INLINE_LIMIT = 100 * 1024
+
+Serialized = Union[bytes, _native.Segment]
+
+
+def dumps(value: Any) -> Tuple[Serialized, Optional[_native.NestedRefs]]:
+    """Pickles ``value``; returns its bytes (or the shared segment holding them) and the
+    ObjectRefs found inside (or None)."""
     if _is_plain(value):
-        return pickle.dumps(value, PROTOCOL), None
+        return _placed(pickle.dumps(value, PROTOCOL), []), None
     _native.begin_capture()
     try:
-        data = cloudpickle.dumps(value, PROTOCOL)
+        buffers: List[pickle.PickleBuffer] = []
+        inband = cloudpickle.dumps(value, PROTOCOL, buffer_callback=buffers.append)
+        try:
+            raw = [buffer.raw() for buffer in buffers]
+        except BufferError:  # a buffer that is not contiguous: pickle it in-band instead
+            inband, raw = cloudpickle.dumps(value, PROTOCOL), []
     finally:
         nested = _native.end_capture()
-    return data, (nested if len(nested) else None)
+    return _placed(inband, raw), (nested if len(nested) else None)
 
 
-def loads(data: bytes) -> Any:
-    return pickle.loads(data)
+def _placed(inband: bytes, buffers: List[memoryview]) -> Serialized:
+    """A plain pickle when small and self-contained, else laid out with its buffers, in
+    shared memory when large."""
+    if not buffers and len(inband) < INLINE_LIMIT:
+        return inband
+    if _object_layout.size_of(inband, buffers) < INLINE_LIMIT:
+        return _object_layout.to_bytes(inband, buffers)
+    return _object_layout.to_segment(inband, buffers)
+
+
+def loads(data: Serialized) -> Any:
+    if type(data) is bytes and not data.startswith(_object_layout.MAGIC):
+        return pickle.loads(data)
+    return _object_layout.read(data)
 
 
 def dumps_function(function: Any) -> bytes:
@@ -61,7 +87,7 @@ def dumps_function(function: Any) -> bytes:
 # positional argument, a str for a keyword one). Refs nested deeper stay refs.
 
 
-def pack_args(args: tuple, kwargs: dict) -> Tuple[bytes, Optional[_native.NestedRefs], list]:
+def pack_args(args: tuple, kwargs: dict) -> Tuple[Serialized, Optional[_native.NestedRefs], list]:
     """Returns (pickled arguments, nested refs, top-level ref arguments in order)."""
     if not args and not kwargs:
         return b"", None, []
@@ -83,16 +109,16 @@ def pack_args(args: tuple, kwargs: dict) -> Tuple[bytes, Optional[_native.Nested
                 positions.append(key)
                 kwargs[key] = None
     if not kwargs and all(type(arg) in _SCALARS for arg in args):
-        return pickle.dumps((args, None, positions), PROTOCOL), None, ref_args
+        return _placed(pickle.dumps((args, None, positions), PROTOCOL), []), None, ref_args
     data, nested = dumps((args, kwargs or None, positions))
     return data, nested, ref_args
 
 
-def unpack_args(data: bytes, ref_values: list) -> Tuple[tuple, dict]:
+def unpack_args(data: Serialized, ref_values: list) -> Tuple[tuple, dict]:
     """Rebuilds (args, kwargs) from ``pack_args`` output and the values of the ref args."""
-    if not data:
+    if type(data) is bytes and not data:
         return (), {}
-    args, kwargs, positions = pickle.loads(data)
+    args, kwargs, positions = loads(data)
     kwargs = kwargs or {}
     if positions:
         args = list(args)

@@ -1,5 +1,6 @@
 //! Stored values: serialized bytes (opaque to the core) plus the refs nested inside them.
 
+use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -27,10 +28,23 @@ pub enum ErrorKind {
     PendingCallsLimitExceeded,
 }
 
+/// Bytes that live in shared memory rather than in the node's heap: a segment any process
+/// can map through its file descriptor. The core only needs its size; the runtime provides it.
+pub trait SharedSegment: AsFd + Send + Sync + std::fmt::Debug {
+    fn len(&self) -> u64;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// A value or an error, as handed to the node.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Payload {
+    /// The serialized value, unless it is in `shared`.
     pub data: Bytes,
+    /// Where a large value lives instead of `data`.
+    pub shared: Option<Arc<dyn SharedSegment>>,
     /// ObjectRefs pickled inside `data`; they stay alive as long as this object does.
     pub nested: Vec<ObjectId>,
     pub error: Option<ErrorKind>,
@@ -42,6 +56,7 @@ impl Payload {
     pub fn value(data: impl Into<Bytes>) -> Self {
         Self {
             data: data.into(),
+            shared: None,
             nested: Vec::new(),
             error: None,
             message: String::new(),
@@ -57,6 +72,7 @@ impl Payload {
     pub fn system_error(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             data: Bytes::new(),
+            shared: None,
             nested: Vec::new(),
             error: Some(kind),
             message: message.into(),
@@ -66,8 +82,20 @@ impl Payload {
     pub fn task_error(data: impl Into<Bytes>) -> Self {
         Self {
             data: data.into(),
+            shared: None,
             nested: Vec::new(),
             error: Some(ErrorKind::TaskError),
+            message: String::new(),
+        }
+    }
+
+    /// A value stored in a shared-memory segment.
+    pub fn shared(segment: Arc<dyn SharedSegment>) -> Self {
+        Self {
+            data: Bytes::new(),
+            shared: Some(segment),
+            nested: Vec::new(),
+            error: None,
             message: String::new(),
         }
     }
@@ -75,7 +103,30 @@ impl Payload {
     pub fn is_error(&self) -> bool {
         self.error.is_some()
     }
+
+    /// Bytes this object keeps in shared memory.
+    pub fn shared_size(&self) -> u64 {
+        self.shared.as_ref().map_or(0, |segment| segment.len())
+    }
 }
+
+/// Equal when they hold the same bytes, or the very same segment.
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        let same_segment = match (&self.shared, &other.shared) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        same_segment
+            && self.data == other.data
+            && self.nested == other.nested
+            && self.error == other.error
+            && self.message == other.message
+    }
+}
+
+impl Eq for Payload {}
 
 /// A payload shared between the object table and every reader of it.
 pub type StoredObject = Arc<Payload>;

@@ -4,6 +4,7 @@
 mod errors;
 mod object_ref;
 mod process;
+mod segment;
 mod session;
 mod task;
 
@@ -15,6 +16,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<object_ref::NestedRefs>()?;
     module.add_class::<object_ref::ErrorPayload>()?;
     module.add_class::<session::Session>()?;
+    module.add_class::<segment::Segment>()?;
     module.add_class::<task::TaskTemplate>()?;
     module.add_class::<task::TaskCall>()?;
     module.add_function(wrap_pyfunction!(object_ref::begin_capture, module)?)?;

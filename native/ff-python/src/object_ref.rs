@@ -14,6 +14,8 @@ use ff_runtime::Client;
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+
+use crate::segment::Segment;
 use pyo3::types::{PyBytes, PyTuple};
 
 /// The Python functions a session's refs call back into, handed down by the Python layer so
@@ -237,8 +239,15 @@ pub fn error_kind_name(kind: ErrorKind) -> &'static str {
     }
 }
 
-/// A stored object as Python sees it: the value's bytes, or an [`ErrorPayload`].
+/// A stored object as Python sees it: the value's bytes, a [`Segment`] holding them, or an
+/// [`ErrorPayload`].
 pub fn payload_to_py(py: Python<'_>, payload: &Payload) -> PyResult<Py<PyAny>> {
+    if let (None, Some(segment)) = (payload.error, &payload.shared) {
+        let segment = Segment {
+            inner: segment.clone(),
+        };
+        return Ok(Py::new(py, segment)?.into_any());
+    }
     let data = PyBytes::new(py, &payload.data);
     Ok(match payload.error {
         None => data.into_any().unbind(),

@@ -21,6 +21,7 @@ use rustc_hash::FxHashSet;
 
 use crate::errors::{blocking, to_py};
 use crate::object_ref::{payload_to_py, Hooks, NestedRefs, ObjectRef, SessionCore};
+use crate::segment::payload_of;
 use crate::task::{resource_dict, resource_set, TaskCall, TaskTemplate};
 
 enum Role {
@@ -67,11 +68,6 @@ impl Session {
             Role::Worker(worker) => Ok(worker),
             Role::Driver(_) => Err(PyRuntimeError::new_err("only a worker process runs tasks")),
         }
-    }
-
-    fn payload(data: &[u8], nested: Option<&NestedRefs>) -> Payload {
-        Payload::value(Bytes::copy_from_slice(data))
-            .with_nested(nested.map(|n| n.ids.clone()).unwrap_or_default())
     }
 }
 
@@ -183,7 +179,7 @@ impl Session {
         &self,
         py: Python<'_>,
         template: &TaskTemplate,
-        args: &[u8],
+        args: &Bound<'_, PyAny>,
         nested: Option<PyRef<'_, NestedRefs>>,
         arg_refs: &Bound<'_, PyList>,
         actor_id: Option<&[u8]>,
@@ -203,7 +199,7 @@ impl Session {
             task_id: self.client().task_ids().next(),
             kind,
             options: template.options.clone(),
-            args: Self::payload(args, nested.as_deref()),
+            args: payload_of(args, nested.as_deref())?,
             arg_refs: ids_of(arg_refs)?,
         };
         let returns: Vec<ObjectId> = spec.return_ids().collect();
@@ -225,7 +221,7 @@ impl Session {
         &self,
         py: Python<'py>,
         template: &TaskTemplate,
-        args: &[u8],
+        args: &Bound<'_, PyAny>,
         nested: Option<PyRef<'_, NestedRefs>>,
         arg_refs: &Bound<'_, PyList>,
         class_name: String,
@@ -259,7 +255,7 @@ impl Session {
             task_id: actor_id.creation_task(),
             kind: TaskKind::ActorCreation(Arc::new(actor)),
             options: template.options.clone(),
-            args: Self::payload(args, nested.as_deref()),
+            args: payload_of(args, nested.as_deref())?,
             arg_refs: ids_of(arg_refs)?,
         };
         let created = self
@@ -345,11 +341,11 @@ impl Session {
         &self,
         task_id: &[u8],
         index: u32,
-        data: &[u8],
+        data: &Bound<'_, PyAny>,
         nested: Option<PyRef<'_, NestedRefs>>,
     ) -> PyResult<()> {
         let task = TaskId::from_bytes(task_id).map_err(value_error)?;
-        let payload = Self::payload(data, nested.as_deref());
+        let payload = payload_of(data, nested.as_deref())?;
         self.client()
             .stream_item(task, index, payload)
             .map_err(to_py)
@@ -376,11 +372,14 @@ impl Session {
     }
 
     #[pyo3(signature = (data, nested))]
-    fn put(&self, data: &[u8], nested: Option<PyRef<'_, NestedRefs>>) -> PyResult<ObjectRef> {
+    fn put(
+        &self,
+        data: &Bound<'_, PyAny>,
+        nested: Option<PyRef<'_, NestedRefs>>,
+    ) -> PyResult<ObjectRef> {
+        let payload = payload_of(data, nested.as_deref())?;
         let id = ObjectId::for_task(self.client().task_ids().next(), 0);
-        self.client()
-            .put(id, Self::payload(data, nested.as_deref()))
-            .map_err(to_py)?;
+        self.client().put(id, payload).map_err(to_py)?;
         Ok(ObjectRef::adopted(&self.core, id))
     }
 
@@ -402,7 +401,7 @@ impl Session {
             GetOutcome::Values(values) => {
                 let list = PyList::empty(py);
                 for value in &values {
-                    list.append(PyBytes::new(py, &value.data))?;
+                    list.append(payload_to_py(py, value)?)?;
                 }
                 list.into_any().unbind()
             }
@@ -572,20 +571,21 @@ impl Session {
     fn next_task(&self, py: Python<'_>) -> PyResult<Option<TaskCall>> {
         let worker = self.worker()?.clone();
         let task = blocking(py, move |interrupt| worker.next_task(interrupt))?;
-        task.map(|task| TaskCall::from_wire(py, *task)).transpose()
+        task.map(|(task, fds)| TaskCall::from_wire(py, *task, fds))
+            .transpose()
     }
 
     /// Worker: the task finished; `returns` holds (pickled value, nested refs) per return.
     fn task_done(
         &self,
         task_id: &[u8],
-        returns: Vec<(Bound<'_, PyBytes>, Option<PyRef<'_, NestedRefs>>)>,
+        returns: Vec<(Bound<'_, PyAny>, Option<PyRef<'_, NestedRefs>>)>,
     ) -> PyResult<()> {
         let task = TaskId::from_bytes(task_id).map_err(value_error)?;
         let payloads = returns
             .iter()
-            .map(|(data, nested)| Self::payload(data.as_bytes(), nested.as_deref()))
-            .collect();
+            .map(|(data, nested)| payload_of(data, nested.as_deref()))
+            .collect::<PyResult<_>>()?;
         self.worker()?
             .task_done(task, payloads, false)
             .map_err(to_py)

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use ff_runtime::convert::{self, FrameFds};
 use ff_runtime::core::ids::FunctionId;
 use ff_runtime::core::resources::{Quantity, ResourceSet};
 use ff_runtime::core::task::TaskOptions;
@@ -93,7 +94,8 @@ pub struct TaskCall {
     /// The pickled function when this worker has not run it before, else None.
     pub function: Option<Py<PyBytes>>,
     pub name: String,
-    pub args: Py<PyBytes>,
+    /// The pickled arguments: bytes, or a Segment.
+    pub args: Py<PyAny>,
     /// Values of the top-level ObjectRef arguments: bytes, or an ErrorPayload.
     pub arg_values: Py<PyList>,
     pub num_returns: u32,
@@ -118,11 +120,16 @@ pub struct TaskCall {
 }
 
 impl TaskCall {
-    pub fn from_wire(py: Python<'_>, task: pb::ExecuteTask) -> PyResult<Self> {
+    /// The task as Python sees it; `fds` are the descriptors of its shared payloads.
+    pub fn from_wire(py: Python<'_>, task: pb::ExecuteTask, fds: FrameFds) -> PyResult<Self> {
+        let mut fds = fds.into_iter();
+        let args = convert::payload_from_wire(task.args.unwrap_or_default(), &mut fds)
+            .map_err(crate::errors::to_py)?;
+        let args = payload_to_py(py, &args)?;
         let arg_values = PyList::empty(py);
         for value in task.arg_values {
             let payload =
-                ff_runtime::convert::payload_from_wire(value).map_err(crate::errors::to_py)?;
+                convert::payload_from_wire(value, &mut fds).map_err(crate::errors::to_py)?;
             arg_values.append(payload_to_py(py, &payload)?)?;
         }
         let assigned = ff_runtime::convert::resources_from_wire(&task.assigned)
@@ -161,7 +168,7 @@ impl TaskCall {
             function: (!task.function.is_empty())
                 .then(|| PyBytes::new(py, &task.function).unbind()),
             name: task.name,
-            args: PyBytes::new(py, &task.args.unwrap_or_default().data).unbind(),
+            args,
             arg_values: arg_values.unbind(),
             num_returns: task.num_returns,
             assigned: resource_dict(py, &assigned)?.unbind(),

@@ -1,16 +1,18 @@
 //! Conversions between the wire types (ff-proto) and the core's own types.
 
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use ff_core::ids::{ActorId, FunctionId, ObjectId, TaskId, WorkerId};
 use ff_core::node::Dispatch;
-use ff_core::object::{ErrorKind, Payload};
+use ff_core::object::{ErrorKind, Payload, SharedSegment};
 use ff_core::resources::{Quantity, ResourceSet};
 use ff_core::task::{ActorCall, ActorName, ActorSpec, TaskKind, TaskOptions, TaskSpec};
 use ff_proto as pb;
 
 use crate::error::{Result, RuntimeError};
+use crate::shm::Segment;
 
 fn bad(what: impl std::fmt::Display) -> RuntimeError {
     RuntimeError::Protocol(what.to_string())
@@ -75,22 +77,54 @@ fn error_kind_from_wire(kind: i32) -> Result<Option<ErrorKind>> {
     })
 }
 
-pub fn payload_to_wire(payload: &Payload) -> pb::Payload {
-    pb::Payload {
+/// Descriptors that go with one frame: one per shared payload, in message order.
+pub type FrameFds = Vec<OwnedFd>;
+
+/// The wire form of `payload`; a shared value adds a duplicate of its segment's descriptor
+/// to `fds`.
+pub fn payload_to_wire(payload: &Payload, fds: &mut FrameFds) -> Result<pb::Payload> {
+    let shared_size = match &payload.shared {
+        Some(segment) => {
+            fds.push(segment.as_fd().try_clone_to_owned()?);
+            segment.len()
+        }
+        None => 0,
+    };
+    Ok(pb::Payload {
         data: payload.data.clone(),
         nested_refs: id_bytes(payload.nested.iter().copied()),
         error: error_kind_to_wire(payload.error) as i32,
         error_message: payload.message.clone(),
-    }
+        shared_size,
+    })
 }
 
-pub fn payload_from_wire(payload: pb::Payload) -> Result<Payload> {
+/// A payload off the wire; a shared one takes the next of the frame's descriptors.
+pub fn payload_from_wire(
+    payload: pb::Payload,
+    fds: &mut impl Iterator<Item = OwnedFd>,
+) -> Result<Payload> {
+    let shared: Option<Arc<dyn SharedSegment>> = match payload.shared_size {
+        0 => None,
+        size => {
+            let fd = fds
+                .next()
+                .ok_or_else(|| bad("a shared payload came without its descriptor"))?;
+            Some(Arc::new(Segment::from_fd(fd, size)?))
+        }
+    };
     Ok(Payload {
         nested: object_ids(&payload.nested_refs)?,
         error: error_kind_from_wire(payload.error)?,
         message: payload.error_message,
         data: payload.data,
+        shared,
     })
+}
+
+/// Payloads of a message that carries no descriptors (they are an error there).
+pub fn no_fds() -> std::iter::Empty<OwnedFd> {
+    std::iter::empty()
 }
 
 pub fn resources_to_wire(set: &ResourceSet) -> Vec<pb::Resource> {
@@ -175,13 +209,13 @@ fn spec_kind_to_wire(kind: &TaskKind) -> Option<pb::task_spec::Kind> {
     }
 }
 
-pub fn task_spec_to_wire(spec: &TaskSpec) -> pb::TaskSpec {
+pub fn task_spec_to_wire(spec: &TaskSpec, fds: &mut FrameFds) -> Result<pb::TaskSpec> {
     let options = &spec.options;
-    pb::TaskSpec {
+    Ok(pb::TaskSpec {
         task_id: Bytes::copy_from_slice(spec.task_id.as_bytes()),
         function_id: Bytes::copy_from_slice(options.function_id.as_bytes()),
         name: options.name.to_string(),
-        args: Some(payload_to_wire(&spec.args)),
+        args: Some(payload_to_wire(&spec.args, fds)?),
         arg_refs: id_bytes(spec.arg_refs.iter().copied()),
         num_returns: options.num_returns,
         resources: resources_to_wire(&options.resources),
@@ -196,10 +230,13 @@ pub fn task_spec_to_wire(spec: &TaskSpec) -> pb::TaskSpec {
             .collect(),
         kind: spec_kind_to_wire(&spec.kind),
         streaming: options.streaming,
-    }
+    })
 }
 
-pub fn task_spec_from_wire(spec: pb::TaskSpec) -> Result<TaskSpec> {
+pub fn task_spec_from_wire(
+    spec: pb::TaskSpec,
+    fds: &mut impl Iterator<Item = OwnedFd>,
+) -> Result<TaskSpec> {
     let options = TaskOptions {
         function_id: function_id(&spec.function_id)?,
         name: spec.name.into(),
@@ -225,26 +262,34 @@ pub fn task_spec_from_wire(spec: pb::TaskSpec) -> Result<TaskSpec> {
         task_id: task_id(&spec.task_id)?,
         kind,
         options: Arc::new(options),
-        args: payload_from_wire(spec.args.unwrap_or_default())?,
+        args: payload_from_wire(spec.args.unwrap_or_default(), fds)?,
         arg_refs: object_ids(&spec.arg_refs)?,
     })
 }
 
 /// The message that hands a dispatched task to its worker.
-pub fn execute_message(dispatch: &Dispatch, function: Option<Bytes>) -> pb::ToWorker {
+/// The message that hands a dispatched task to its worker, and the descriptors of its
+/// shared arguments.
+pub fn execute_message(
+    dispatch: &Dispatch,
+    function: Option<Bytes>,
+) -> Result<(pb::ToWorker, FrameFds)> {
     let spec = &dispatch.spec;
     let options = &spec.options;
+    let mut fds = FrameFds::new();
+    let args = payload_to_wire(&spec.args, &mut fds)?;
+    let arg_values = dispatch
+        .arg_values
+        .iter()
+        .map(|v| payload_to_wire(v, &mut fds))
+        .collect::<Result<_>>()?;
     let execute = pb::ExecuteTask {
         task_id: Bytes::copy_from_slice(spec.task_id.as_bytes()),
         function_id: Bytes::copy_from_slice(options.function_id.as_bytes()),
         function: function.unwrap_or_default(),
         name: options.name.to_string(),
-        args: Some(payload_to_wire(&spec.args)),
-        arg_values: dispatch
-            .arg_values
-            .iter()
-            .map(|v| payload_to_wire(v))
-            .collect(),
+        args: Some(args),
+        arg_values,
         num_returns: options.num_returns,
         assigned: resources_to_wire(&dispatch.assigned),
         gpu_ids: dispatch.gpu_ids.clone(),
@@ -262,9 +307,11 @@ pub fn execute_message(dispatch: &Dispatch, function: Option<Bytes>) -> pb::ToWo
             }
         },
     };
-    pb::ToWorker {
+    let message = pb::ToWorker {
+        fd_count: fds.len() as u32,
         msg: Some(pb::to_worker::Msg::Execute(execute)),
-    }
+    };
+    Ok((message, fds))
 }
 
 #[cfg(test)]
@@ -299,7 +346,9 @@ mod tests {
             args: Payload::value(&b"args"[..]).with_nested(vec![nested]),
             arg_refs: vec![arg],
         };
-        let back = task_spec_from_wire(task_spec_to_wire(&spec)).unwrap();
+        let mut fds = FrameFds::new();
+        let wire = task_spec_to_wire(&spec, &mut fds).unwrap();
+        let back = task_spec_from_wire(wire, &mut fds.into_iter()).unwrap();
         assert_eq!(back.task_id, spec.task_id);
         assert_eq!(back.args, spec.args);
         assert_eq!(back.arg_refs, spec.arg_refs);
@@ -347,7 +396,26 @@ mod tests {
     #[test]
     fn error_payloads_keep_their_kind_and_message() {
         let payload = Payload::system_error(ErrorKind::WorkerCrashed, "signal 9");
-        let back = payload_from_wire(payload_to_wire(&payload)).unwrap();
+        let mut fds = FrameFds::new();
+        let wire = payload_to_wire(&payload, &mut fds).unwrap();
+        assert!(fds.is_empty());
+        let back = payload_from_wire(wire, &mut no_fds()).unwrap();
         assert_eq!(back, payload);
+    }
+
+    #[test]
+    fn a_shared_payload_travels_as_a_descriptor() {
+        let segment: Arc<dyn SharedSegment> = Arc::new(Segment::create(4096).unwrap());
+        let payload = Payload::shared(segment).with_nested(vec![ObjectId::for_task(
+            TaskIdGenerator::new(JobId::from_index(1)).next(),
+            1,
+        )]);
+        let mut fds = FrameFds::new();
+        let wire = payload_to_wire(&payload, &mut fds).unwrap();
+        assert_eq!((wire.shared_size, fds.len()), (4096, 1));
+        let back = payload_from_wire(wire.clone(), &mut fds.into_iter()).unwrap();
+        assert_eq!(back.shared_size(), 4096);
+        assert_eq!(back.nested, payload.nested);
+        assert!(payload_from_wire(wire, &mut no_fds()).is_err());
     }
 }

@@ -65,6 +65,7 @@ mod tests {
     #[test]
     fn frames_round_trip_even_when_split_across_reads() {
         let message = ToNode {
+            fd_count: 0,
             msg: Some(to_node::Msg::Register(Register {
                 worker_id: vec![1; 28].into(),
                 pid: 42,

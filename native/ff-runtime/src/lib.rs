@@ -4,10 +4,12 @@
 pub mod client;
 pub mod convert;
 pub mod error;
+pub mod fd_passing;
 pub mod frame;
 pub mod local_refs;
 pub mod node;
 pub mod session_dir;
+pub mod shm;
 pub mod worker;
 
 pub use ff_core as core;

@@ -6,7 +6,8 @@
 //! yet (see [`Outgoing`]).
 //! When the connection ends (the node is gone), the process exits at once.
 
-use std::io::{Read, Write};
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,15 +28,17 @@ use parking_lot::Mutex;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::client::{Client, GetOutcome, Interrupt, SessionInfo, StreamStep, INTERRUPT_POLL};
-use crate::convert;
+use crate::convert::{self, FrameFds};
 use crate::error::{Refusal, Result, RuntimeError};
+use crate::fd_passing::{recv_with_fds, send_with_fds, ReceivedFds};
 use crate::frame::{self, FrameDecoder};
 use crate::local_refs::{LocalRefs, RefSink};
 
 /// What the node asks of the worker's main thread.
 #[derive(Debug)]
 pub enum Incoming {
-    Execute(Box<pb::ExecuteTask>),
+    /// A task, with the descriptors of its shared arguments (in the order of its payloads).
+    Execute(Box<pb::ExecuteTask>, FrameFds),
     Exit,
 }
 
@@ -51,7 +54,9 @@ struct Outgoing {
 }
 
 impl Outgoing {
-    fn send(&mut self, message: Option<&pb::ToNode>) -> Result<()> {
+    /// Writes the pending ref changes around `message`, with `fds` (the message's
+    /// descriptors) attached to the first byte.
+    fn send(&mut self, message: Option<&pb::ToNode>, fds: FrameFds) -> Result<()> {
         self.buffer.clear();
         if !self.added.is_empty() {
             let update = pb::RefUpdate {
@@ -73,14 +78,20 @@ impl Outgoing {
         if self.buffer.is_empty() {
             return Ok(());
         }
-        self.stream
-            .write_all(&self.buffer)
-            .map_err(|e| RuntimeError::NodeGone(e.to_string()))
+        let gone = |e: std::io::Error| RuntimeError::NodeGone(e.to_string());
+        let mut written = 0;
+        if !fds.is_empty() {
+            let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
+            written =
+                send_with_fds(self.stream.as_raw_fd(), &self.buffer, &borrowed).map_err(gone)?;
+        }
+        self.stream.write_all(&self.buffer[written..]).map_err(gone)
     }
 }
 
 fn refs_message(update: pb::RefUpdate) -> pb::ToNode {
     pb::ToNode {
+        fd_count: 0,
         msg: Some(pb::to_node::Msg::Refs(update)),
     }
 }
@@ -97,7 +108,7 @@ impl RefSink for OutgoingRefs {
     }
 }
 
-type Replies = Arc<Mutex<FxHashMap<u64, Sender<pb::to_worker::Msg>>>>;
+type Replies = Arc<Mutex<FxHashMap<u64, Sender<(pb::to_worker::Msg, FrameFds)>>>>;
 
 pub struct WorkerClient {
     info: SessionInfo,
@@ -120,11 +131,12 @@ impl WorkerClient {
             pid: std::process::id(),
         };
         let hello = pb::ToNode {
+            fd_count: 0,
             msg: Some(pb::to_node::Msg::Register(register)),
         };
         stream.write_all(&frame::encode(&hello))?;
         let mut reader = BlockingReader::new(stream.try_clone()?);
-        let welcome = match reader.next()?.and_then(|m| m.msg) {
+        let welcome = match reader.next()?.and_then(|(m, _)| m.msg) {
             Some(pb::to_worker::Msg::Welcome(welcome)) => welcome,
             _ => {
                 return Err(RuntimeError::Protocol(
@@ -164,22 +176,33 @@ impl WorkerClient {
     }
 
     fn send(&self, message: pb::to_node::Msg) -> Result<()> {
-        self.outgoing
-            .lock()
-            .send(Some(&pb::ToNode { msg: Some(message) }))
+        self.send_with_fds(message, FrameFds::new())
+    }
+
+    fn send_with_fds(&self, message: pb::to_node::Msg, fds: FrameFds) -> Result<()> {
+        let message = pb::ToNode {
+            fd_count: fds.len() as u32,
+            msg: Some(message),
+        };
+        self.outgoing.lock().send(Some(&message), fds)
     }
 
     /// Reports ref changes that have not gone out with another message yet.
     pub fn flush_refs(&self) -> Result<()> {
-        self.outgoing.lock().send(None)
+        self.outgoing.lock().send(None, FrameFds::new())
     }
 
     /// The next task to run, or None when the node tells this worker to exit.
-    pub fn next_task(&self, interrupt: Interrupt<'_>) -> Result<Option<Box<pb::ExecuteTask>>> {
+    /// The next task to run and its descriptors, or None when the node tells this worker to
+    /// exit.
+    pub fn next_task(
+        &self,
+        interrupt: Interrupt<'_>,
+    ) -> Result<Option<(Box<pb::ExecuteTask>, FrameFds)>> {
         loop {
             self.flush_refs()?;
             match self.incoming.recv_timeout(INTERRUPT_POLL) {
-                Ok(Incoming::Execute(task)) => return Ok(Some(task)),
+                Ok(Incoming::Execute(task, fds)) => return Ok(Some((task, fds))),
                 Ok(Incoming::Exit) => return Ok(None),
                 Err(RecvTimeoutError::Timeout) => {
                     if interrupt() {
@@ -194,17 +217,31 @@ impl WorkerClient {
     }
 
     pub fn task_done(&self, task: TaskId, returns: Vec<Payload>, retryable: bool) -> Result<()> {
-        self.send(pb::to_node::Msg::TaskDone(pb::TaskDone {
+        let mut fds = FrameFds::new();
+        let returns = returns
+            .iter()
+            .map(|payload| convert::payload_to_wire(payload, &mut fds))
+            .collect::<Result<_>>()?;
+        let done = pb::TaskDone {
             task_id: Bytes::copy_from_slice(task.as_bytes()),
-            returns: returns.iter().map(convert::payload_to_wire).collect(),
+            returns,
             retryable,
-        }))
+        };
+        self.send_with_fds(pb::to_node::Msg::TaskDone(done), fds)
     }
 
     /// Sends a request answered by a `Reply` and waits for it (not interruptible: the node
     /// answers these at once).
     fn ask(&self, build: impl FnOnce(u64) -> pb::to_node::Msg) -> Result<pb::Reply> {
-        match self.request(build, &mut || false)? {
+        self.ask_with_fds(build, FrameFds::new())
+    }
+
+    fn ask_with_fds(
+        &self,
+        build: impl FnOnce(u64) -> pb::to_node::Msg,
+        fds: FrameFds,
+    ) -> Result<pb::Reply> {
+        match self.request(build, fds, &mut || false)?.0 {
             pb::to_worker::Msg::Reply(reply) => Ok(reply),
             _ => Err(RuntimeError::Protocol(
                 "a request was answered with something else".into(),
@@ -212,16 +249,18 @@ impl WorkerClient {
         }
     }
 
-    /// Sends a request and waits for the node's reply to it.
+    /// Sends a request (with `fds`, its descriptors) and waits for the node's reply to it
+    /// and the reply's descriptors.
     fn request(
         &self,
         build: impl FnOnce(u64) -> pb::to_node::Msg,
+        fds: FrameFds,
         interrupt: Interrupt<'_>,
-    ) -> Result<pb::to_worker::Msg> {
+    ) -> Result<(pb::to_worker::Msg, FrameFds)> {
         let request_id = self.next_request.fetch_add(1, Ordering::Relaxed);
         let (sender, reply) = crossbeam_channel::bounded(1);
         self.replies.lock().insert(request_id, sender);
-        if let Err(error) = self.send(build(request_id)) {
+        if let Err(error) = self.send_with_fds(build(request_id), fds) {
             self.replies.lock().remove(&request_id);
             return Err(error);
         }
@@ -292,27 +331,35 @@ impl Client for WorkerClient {
     }
 
     fn submit(&self, spec: TaskSpec, confirm: bool) -> Result<()> {
-        let spec = Some(convert::task_spec_to_wire(&spec));
+        let mut fds = FrameFds::new();
+        let spec = Some(convert::task_spec_to_wire(&spec, &mut fds)?);
         if !confirm {
-            return self.send(pb::to_node::Msg::Submit(pb::SubmitTask {
+            let submit = pb::SubmitTask {
                 spec,
                 request_id: 0,
-            }));
+            };
+            return self.send_with_fds(pb::to_node::Msg::Submit(submit), fds);
         }
-        let reply =
-            self.ask(|request_id| pb::to_node::Msg::Submit(pb::SubmitTask { spec, request_id }))?;
+        let reply = self.ask_with_fds(
+            |request_id| pb::to_node::Msg::Submit(pb::SubmitTask { spec, request_id }),
+            fds,
+        )?;
         refusal(&reply)
     }
 
     fn create_actor(&self, spec: TaskSpec, get_if_exists: bool) -> Result<ActorCreated> {
-        let spec = Some(convert::task_spec_to_wire(&spec));
-        let reply = self.ask(|request_id| {
-            pb::to_node::Msg::CreateActor(pb::CreateActor {
-                request_id,
-                spec,
-                get_if_exists,
-            })
-        })?;
+        let mut fds = FrameFds::new();
+        let spec = Some(convert::task_spec_to_wire(&spec, &mut fds)?);
+        let reply = self.ask_with_fds(
+            |request_id| {
+                pb::to_node::Msg::CreateActor(pb::CreateActor {
+                    request_id,
+                    spec,
+                    get_if_exists,
+                })
+            },
+            fds,
+        )?;
         refusal(&reply)?;
         if reply.actor_id.is_empty() {
             return Ok(ActorCreated::New);
@@ -382,9 +429,10 @@ impl Client for WorkerClient {
                     timeout_ms: timeout_ms(timeout),
                 })
             },
+            FrameFds::new(),
             interrupt,
         )?;
-        match reply {
+        match reply.0 {
             pb::to_worker::Msg::Stream(reply) if reply.end => Ok(StreamStep::End),
             pb::to_worker::Msg::Stream(reply) => {
                 Ok(StreamStep::Item(convert::object_id(&reply.item)?))
@@ -397,11 +445,13 @@ impl Client for WorkerClient {
     }
 
     fn stream_item(&self, task: TaskId, index: u32, payload: Payload) -> Result<()> {
-        self.send(pb::to_node::Msg::StreamItem(pb::StreamItem {
+        let mut fds = FrameFds::new();
+        let item = pb::StreamItem {
             task_id: Bytes::copy_from_slice(task.as_bytes()),
             index,
-            payload: Some(convert::payload_to_wire(&payload)),
-        }))
+            payload: Some(convert::payload_to_wire(&payload, &mut fds)?),
+        };
+        self.send_with_fds(pb::to_node::Msg::StreamItem(item), fds)
     }
 
     fn actor_exiting(&self, actor: ActorId, call: Option<TaskId>) -> Result<()> {
@@ -412,10 +462,12 @@ impl Client for WorkerClient {
     }
 
     fn put(&self, id: ObjectId, payload: Payload) -> Result<()> {
-        self.send(pb::to_node::Msg::Put(pb::PutObject {
+        let mut fds = FrameFds::new();
+        let put = pb::PutObject {
             object_id: Bytes::copy_from_slice(id.as_bytes()),
-            payload: Some(convert::payload_to_wire(&payload)),
-        }))
+            payload: Some(convert::payload_to_wire(&payload, &mut fds)?),
+        };
+        self.send_with_fds(pb::to_node::Msg::Put(put), fds)
     }
 
     fn get(
@@ -433,9 +485,10 @@ impl Client for WorkerClient {
                     timeout_ms: timeout_ms(timeout),
                 })
             },
+            FrameFds::new(),
             interrupt,
         )?;
-        let pb::to_worker::Msg::GetReply(reply) = reply else {
+        let (pb::to_worker::Msg::GetReply(reply), fds) = reply else {
             return Err(RuntimeError::Protocol(
                 "a get was answered with something else".into(),
             ));
@@ -443,10 +496,11 @@ impl Client for WorkerClient {
         if reply.timed_out {
             return Ok(GetOutcome::TimedOut);
         }
+        let mut fds = fds.into_iter();
         let values: Vec<StoredObject> = reply
             .payloads
             .into_iter()
-            .map(|p| convert::payload_from_wire(p).map(Arc::new))
+            .map(|p| convert::payload_from_wire(p, &mut fds).map(Arc::new))
             .collect::<Result<_>>()?;
         if values.len() == 1 && values[0].is_error() {
             return Ok(GetOutcome::Failed(
@@ -473,9 +527,10 @@ impl Client for WorkerClient {
                     timeout_ms: timeout_ms(timeout),
                 })
             },
+            FrameFds::new(),
             interrupt,
         )?;
-        match reply {
+        match reply.0 {
             pb::to_worker::Msg::WaitReply(reply) => Ok(reply.ready),
             _ => Err(RuntimeError::Protocol(
                 "a wait was answered with something else".into(),
@@ -486,9 +541,10 @@ impl Client for WorkerClient {
     fn resources(&self) -> Result<(ResourceSet, ResourceSet)> {
         let reply = self.request(
             |request_id| pb::to_node::Msg::Resources(pb::ResourceQuery { request_id }),
+            FrameFds::new(),
             &mut || false,
         )?;
-        match reply {
+        match reply.0 {
             pb::to_worker::Msg::Resources(reply) => Ok((
                 convert::resources_from_wire(&reply.total)?,
                 convert::resources_from_wire(&reply.available)?,
@@ -500,11 +556,12 @@ impl Client for WorkerClient {
     }
 }
 
-/// Blocking frame reader over a std socket.
+/// Blocking frame reader over a std socket, keeping the descriptors that arrive.
 struct BlockingReader {
     stream: UnixStream,
     decoder: FrameDecoder,
     buffer: BytesMut,
+    fds: ReceivedFds,
 }
 
 impl BlockingReader {
@@ -513,17 +570,19 @@ impl BlockingReader {
             stream,
             decoder: FrameDecoder::new(),
             buffer: BytesMut::with_capacity(64 * 1024),
+            fds: ReceivedFds::default(),
         }
     }
 
-    /// The next message, or None at end-of-file.
-    fn next(&mut self) -> Result<Option<pb::ToWorker>> {
+    /// The next message and its descriptors, or None at end-of-file.
+    fn next(&mut self) -> Result<Option<(pb::ToWorker, FrameFds)>> {
         loop {
-            if let Some(message) = self.decoder.next(&mut self.buffer)? {
-                return Ok(Some(message));
+            if let Some(message) = self.decoder.next::<pb::ToWorker>(&mut self.buffer)? {
+                let fds = self.fds.take(message.fd_count)?;
+                return Ok(Some((message, fds)));
             }
             let mut chunk = [0u8; 64 * 1024];
-            let read = self.stream.read(&mut chunk)?;
+            let read = recv_with_fds(self.stream.as_raw_fd(), &mut chunk, &mut self.fds)?;
             if read == 0 {
                 return Ok(None);
             }
@@ -535,13 +594,13 @@ impl BlockingReader {
 fn read_loop(mut reader: BlockingReader, tasks: Sender<Incoming>, replies: Replies) {
     use pb::to_worker::Msg;
     loop {
-        let message = match reader.next() {
-            Ok(Some(message)) => message,
+        let (message, fds) = match reader.next() {
+            Ok(Some(received)) => received,
             Ok(None) | Err(_) => break,
         };
         match message.msg {
             Some(Msg::Execute(task)) => {
-                let _ = tasks.send(Incoming::Execute(Box::new(task)));
+                let _ = tasks.send(Incoming::Execute(Box::new(task), fds));
             }
             Some(Msg::Exit(_)) => {
                 let _ = tasks.send(Incoming::Exit);
@@ -562,7 +621,7 @@ fn read_loop(mut reader: BlockingReader, tasks: Sender<Incoming>, replies: Repli
                     _ => unreachable!("matched above"),
                 };
                 if let Some(waiting) = replies.lock().remove(&request_id) {
-                    let _ = waiting.send(reply);
+                    let _ = waiting.send((reply, fds));
                 }
             }
             Some(Msg::Welcome(_)) | None => {}

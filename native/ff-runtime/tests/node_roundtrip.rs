@@ -63,7 +63,7 @@ fn run_worker() {
     client
         .register_function(FUNCTION, Bytes::from_static(b"fn"))
         .unwrap();
-    while let Some(task) = client.next_task(&mut || false).unwrap() {
+    while let Some((task, _fds)) = client.next_task(&mut || false).unwrap() {
         let args = task.args.unwrap_or_default().data;
         let value = match task.name.as_str() {
             "crash" => std::process::exit(3),

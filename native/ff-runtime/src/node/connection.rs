@@ -1,6 +1,7 @@
 //! Serving the workers: accepting their connections and handling what they send.
 
 use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,12 +11,14 @@ use ff_core::node::{ActorCreated, WaitKind, WaitStart};
 use ff_core::object_table::ClientId;
 use ff_core::task::ActorName;
 use ff_proto as pb;
+use tokio::io::Interest;
 use tokio::net::{UnixListener, UnixStream};
 
 use super::link::WorkerLink;
 use super::shared::{reply_message, NodeShared};
-use crate::convert;
+use crate::convert::{self, FrameFds};
 use crate::error::{Result, RuntimeError};
+use crate::fd_passing::{recv_with_fds, ReceivedFds};
 use crate::frame::FrameDecoder;
 
 pub async fn accept_loop(shared: Arc<NodeShared>, listener: UnixListener) {
@@ -32,29 +35,39 @@ pub async fn accept_loop(shared: Arc<NodeShared>, listener: UnixListener) {
     }
 }
 
-/// Reads whole messages off a socket.
+/// Reads whole messages, and the descriptors sent with them, off a socket.
 struct Reader {
     stream: Arc<UnixStream>,
     decoder: FrameDecoder,
     buffer: BytesMut,
+    fds: ReceivedFds,
 }
+
+/// A message and the descriptors that came with it.
+type Received = (pb::ToNode, FrameFds);
+
+const READ_CHUNK: usize = 64 * 1024;
 
 impl Reader {
     /// The messages that have fully arrived, waiting for at least one; empty at end-of-file.
-    async fn next_batch(&mut self) -> Result<Vec<pb::ToNode>> {
+    async fn next_batch(&mut self) -> Result<Vec<Received>> {
+        let mut chunk = vec![0u8; READ_CHUNK];
         loop {
             let mut batch = Vec::new();
             while let Some(message) = self.decoder.next::<pb::ToNode>(&mut self.buffer)? {
-                batch.push(message);
+                let fds = self.fds.take(message.fd_count)?;
+                batch.push((message, fds));
             }
             if !batch.is_empty() {
                 return Ok(batch);
             }
-            self.buffer.reserve(64 * 1024);
             self.stream.readable().await?;
-            match self.stream.try_read_buf(&mut self.buffer) {
+            let read = self.stream.try_io(Interest::READABLE, || {
+                recv_with_fds(self.stream.as_raw_fd(), &mut chunk, &mut self.fds)
+            });
+            match read {
                 Ok(0) => return Ok(Vec::new()),
-                Ok(_) => {}
+                Ok(read) => self.buffer.extend_from_slice(&chunk[..read]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e.into()),
             }
@@ -67,6 +80,7 @@ async fn serve(shared: Arc<NodeShared>, stream: Arc<UnixStream>) {
         stream: stream.clone(),
         decoder: FrameDecoder::new(),
         buffer: BytesMut::new(),
+        fds: ReceivedFds::default(),
     };
     let Ok(mut first) = reader.next_batch().await else {
         return;
@@ -75,7 +89,7 @@ async fn serve(shared: Arc<NodeShared>, stream: Arc<UnixStream>) {
         return;
     }
     let rest = first.split_off(1);
-    let Some(pb::to_node::Msg::Register(register)) = first.remove(0).msg else {
+    let Some(pb::to_node::Msg::Register(register)) = first.remove(0).0.msg else {
         tracing::warn!("a worker connection did not start with Register");
         return;
     };
@@ -120,6 +134,7 @@ async fn serve(shared: Arc<NodeShared>, stream: Arc<UnixStream>) {
 fn welcome(shared: &NodeShared) -> pb::ToWorker {
     let info = &shared.info;
     pb::ToWorker {
+        fd_count: 0,
         msg: Some(pb::to_worker::Msg::Welcome(pb::Welcome {
             node_id: info.node_id.as_bytes().to_vec().into(),
             job_id: info.job_id.as_bytes().to_vec().into(),
@@ -148,16 +163,17 @@ impl Session {
         }
     }
 
-    fn handle_all(&self, batch: Vec<pb::ToNode>) -> Result<()> {
-        for message in batch {
+    fn handle_all(&self, batch: Vec<Received>) -> Result<()> {
+        for (message, fds) in batch {
             if let Some(msg) = message.msg {
-                self.handle(msg)?;
+                self.handle(msg, &mut fds.into_iter())?;
             }
         }
         Ok(())
     }
 
-    fn handle(&self, msg: pb::to_node::Msg) -> Result<()> {
+    /// Handles one message; `fds` are its descriptors, for its shared payloads in order.
+    fn handle(&self, msg: pb::to_node::Msg, fds: &mut impl Iterator<Item = OwnedFd>) -> Result<()> {
         use pb::to_node::Msg;
         let (worker, client) = (self.worker, self.client);
         match msg {
@@ -167,7 +183,7 @@ impl Session {
                 let returns = done
                     .returns
                     .into_iter()
-                    .map(convert::payload_from_wire)
+                    .map(|payload| convert::payload_from_wire(payload, fds))
                     .collect::<Result<Vec<_>>>()?;
                 self.shared.with_state(|state, out| {
                     state
@@ -179,7 +195,7 @@ impl Session {
                 let spec = submit
                     .spec
                     .ok_or_else(|| RuntimeError::Protocol("empty submit".into()))?;
-                let spec = convert::task_spec_from_wire(spec)?;
+                let spec = convert::task_spec_from_wire(spec, fds)?;
                 let outcome = self
                     .shared
                     .with_state(|state, out| state.core.submit(client, spec, out));
@@ -189,7 +205,7 @@ impl Session {
                 let spec = create
                     .spec
                     .ok_or_else(|| RuntimeError::Protocol("empty actor creation".into()))?;
-                let spec = convert::task_spec_from_wire(spec)?;
+                let spec = convert::task_spec_from_wire(spec, fds)?;
                 let outcome = self.shared.with_state(|state, out| {
                     state
                         .core
@@ -250,7 +266,7 @@ impl Session {
             }
             Msg::StreamItem(item) => {
                 let task = convert::task_id(&item.task_id)?;
-                let payload = convert::payload_from_wire(item.payload.unwrap_or_default())?;
+                let payload = convert::payload_from_wire(item.payload.unwrap_or_default(), fds)?;
                 self.shared.with_state(|state, out| {
                     state
                         .core
@@ -295,7 +311,7 @@ impl Session {
             }
             Msg::Put(put) => {
                 let id = convert::object_id(&put.object_id)?;
-                let payload = convert::payload_from_wire(put.payload.unwrap_or_default())?;
+                let payload = convert::payload_from_wire(put.payload.unwrap_or_default(), fds)?;
                 self.shared
                     .with_state(|state, _| state.core.put(client, id, payload));
             }
@@ -312,6 +328,7 @@ impl Session {
                     .shared
                     .with_state(|state, _| (state.core.total().clone(), state.core.available()));
                 self.link.send(&pb::ToWorker {
+                    fd_count: 0,
                     msg: Some(pb::to_worker::Msg::Resources(pb::ResourceReply {
                         request_id: query.request_id,
                         total: convert::resources_to_wire(&total),
@@ -341,6 +358,7 @@ impl Session {
         };
         if request_id != 0 {
             self.link.send(&pb::ToWorker {
+                fd_count: 0,
                 msg: Some(pb::to_worker::Msg::Reply(pb::Reply {
                     request_id,
                     ..reply
@@ -365,7 +383,10 @@ impl Session {
                 .get_or_wait(client, request_id, ids, kind, block, out)
         });
         match start {
-            WaitStart::Done(result) => self.link.send(&reply_message(request_id, result)),
+            WaitStart::Done(result) => {
+                let (message, fds) = reply_message(request_id, result);
+                self.link.send_with_fds(&message, fds);
+            }
             WaitStart::Pending(waiter) if timeout_ms > 0 => {
                 let shared = self.shared.clone();
                 let worker = self.worker;

@@ -3,19 +3,24 @@
 //! hand-off on the hot path); what does not fit waits in the outbox for the link's writer task.
 
 use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 use bytes::BytesMut;
 use parking_lot::Mutex;
 use prost::Message;
+use tokio::io::Interest;
 use tokio::net::UnixStream;
 use tokio::sync::Notify;
 
+use crate::fd_passing::send_with_fds;
 use crate::frame;
 
 #[derive(Default)]
 struct Outbox {
     pending: BytesMut,
+    /// Descriptors of frames in `pending`: they go with the next write.
+    pending_fds: Vec<OwnedFd>,
     /// The writer task owns the socket's write side until `pending` is drained.
     flushing: bool,
     closed: bool,
@@ -40,23 +45,35 @@ impl WorkerLink {
     }
 
     pub fn send<M: Message>(&self, message: &M) {
-        self.send_frame(frame::encode(message));
+        self.send_frame(frame::encode(message), Vec::new());
     }
 
-    pub fn send_frame(&self, bytes: BytesMut) {
+    /// Sends a message whose `fd_count` descriptors are `fds` (closed here once sent).
+    pub fn send_with_fds<M: Message>(&self, message: &M, fds: Vec<OwnedFd>) {
+        self.send_frame(frame::encode(message), fds);
+    }
+
+    fn send_frame(&self, bytes: BytesMut, fds: Vec<OwnedFd>) {
         let mut outbox = self.outbox.lock();
         if outbox.closed {
             return;
         }
         if outbox.flushing {
             outbox.pending.extend_from_slice(&bytes);
+            outbox.pending_fds.extend(fds);
             return;
         }
-        match self.stream.try_write(&bytes) {
+        let written = if fds.is_empty() {
+            self.stream.try_write(&bytes)
+        } else {
+            self.try_write_with_fds(&bytes, &fds)
+        };
+        match written {
             Ok(written) if written == bytes.len() => return,
             Ok(written) => outbox.pending.extend_from_slice(&bytes[written..]),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                outbox.pending.extend_from_slice(&bytes)
+                outbox.pending.extend_from_slice(&bytes);
+                outbox.pending_fds.extend(fds);
             }
             Err(_) => {
                 outbox.closed = true;
@@ -66,6 +83,13 @@ impl WorkerLink {
         outbox.flushing = true;
         drop(outbox);
         self.wake_writer.notify_one();
+    }
+
+    fn try_write_with_fds(&self, bytes: &[u8], fds: &[OwnedFd]) -> io::Result<usize> {
+        let borrowed: Vec<BorrowedFd<'_>> = fds.iter().map(|fd| fd.as_fd()).collect();
+        self.stream.try_io(Interest::WRITABLE, || {
+            send_with_fds(self.stream.as_raw_fd(), bytes, &borrowed)
+        })
     }
 
     /// Ends the connection both ways: the worker sees end-of-file and exits.
@@ -82,7 +106,7 @@ impl WorkerLink {
         loop {
             self.wake_writer.notified().await;
             loop {
-                let chunk = {
+                let (chunk, fds) = {
                     let mut outbox = self.outbox.lock();
                     if outbox.closed {
                         return;
@@ -91,9 +115,12 @@ impl WorkerLink {
                         outbox.flushing = false;
                         break;
                     }
-                    outbox.pending.split()
+                    (
+                        outbox.pending.split(),
+                        std::mem::take(&mut outbox.pending_fds),
+                    )
                 };
-                if self.write_all(&chunk).await.is_err() {
+                if self.write_all(&chunk, fds).await.is_err() {
                     self.outbox.lock().closed = true;
                     return;
                 }
@@ -101,11 +128,20 @@ impl WorkerLink {
         }
     }
 
-    async fn write_all(&self, mut bytes: &[u8]) -> io::Result<()> {
+    /// Writes `bytes`, with `fds` attached to the first write that takes any of them.
+    async fn write_all(&self, mut bytes: &[u8], mut fds: Vec<OwnedFd>) -> io::Result<()> {
         while !bytes.is_empty() {
             self.stream.writable().await?;
-            match self.stream.try_write(bytes) {
-                Ok(written) => bytes = &bytes[written..],
+            let written = if fds.is_empty() {
+                self.stream.try_write(bytes)
+            } else {
+                self.try_write_with_fds(bytes, &fds)
+            };
+            match written {
+                Ok(written) => {
+                    bytes = &bytes[written..];
+                    fds.clear();
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),
             }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ff_core::ids::{FunctionId, WorkerId};
 use ff_core::node::{Action, Dispatch, Node as CoreNode, WaitResult};
+use ff_core::object::{ErrorKind, Payload};
 use ff_core::object_table::{ClientId, WaiterId};
 use ff_core::task::EnvVars;
 use ff_proto as pb;
@@ -20,7 +21,7 @@ use super::link::WorkerLink;
 use super::logs::{DriverEvent, EventSender};
 use super::NodeConfig;
 use crate::client::SessionInfo;
-use crate::convert;
+use crate::convert::{self, FrameFds};
 
 /// Where a driver thread blocked in get/wait receives its result.
 #[derive(Default)]
@@ -169,10 +170,14 @@ impl NodeShared {
                             .cloned()
                     })
                     .flatten();
-                self.send(
-                    dispatch.worker,
-                    &convert::execute_message(&dispatch, function),
-                );
+                match convert::execute_message(&dispatch, function) {
+                    Ok((message, fds)) => self.send_with_fds(dispatch.worker, &message, fds),
+                    Err(error) => {
+                        // Out of descriptors, say: the task fails instead of going out.
+                        tracing::warn!(%error, "could not send a task to its worker");
+                        self.kill_process(dispatch.worker);
+                    }
+                }
             }
             Effect::Start { worker, env } => {
                 if !self.is_stopping() {
@@ -184,6 +189,7 @@ impl NodeShared {
             Effect::Stop(worker) => self.send(
                 worker,
                 &pb::ToWorker {
+                    fd_count: 0,
                     msg: Some(pb::to_worker::Msg::Exit(pb::Exit {})),
                 },
             ),
@@ -193,15 +199,22 @@ impl NodeShared {
                 worker,
                 tag,
                 result,
-            } => self.send(worker, &reply_message(tag, result)),
+            } => {
+                let (message, fds) = reply_message(tag, result);
+                self.send_with_fds(worker, &message, fds);
+            }
             Effect::Tell(event) => self.events.send(event),
         }
     }
 
     pub fn send(&self, worker: WorkerId, message: &pb::ToWorker) {
+        self.send_with_fds(worker, message, Vec::new());
+    }
+
+    pub fn send_with_fds(&self, worker: WorkerId, message: &pb::ToWorker, fds: FrameFds) {
         let link = self.links.read().get(&worker).cloned();
         match link {
-            Some(link) => link.send(message),
+            Some(link) => link.send_with_fds(message, fds),
             None => tracing::debug!(%worker, "message for a worker that is not connected"),
         }
     }
@@ -238,7 +251,8 @@ impl NodeShared {
     pub fn expire_worker_wait(self: &Arc<Self>, worker: WorkerId, waiter: WaiterId, tag: u64) {
         let result = self.with_state(|state, out| state.core.cancel_waiter(waiter, out));
         if let Some(result) = result {
-            self.send(worker, &reply_message(tag, result));
+            let (message, fds) = reply_message(tag, result);
+            self.send_with_fds(worker, &message, fds);
         }
     }
 
@@ -309,18 +323,32 @@ fn prepare(state: &mut NodeState, actions: Vec<Action>) -> Vec<Effect> {
     effects
 }
 
-/// The reply to a worker's get (values, an error, or a timeout) or wait (ready indices).
-pub fn reply_message(request_id: u64, result: WaitResult) -> pb::ToWorker {
+/// The reply to a worker's get (values, an error, or a timeout) or wait (ready indices), and
+/// the descriptors of its shared values.
+pub fn reply_message(request_id: u64, result: WaitResult) -> (pb::ToWorker, FrameFds) {
     use pb::to_worker::Msg;
+    let mut fds = FrameFds::new();
     let msg = match result {
-        WaitResult::Values(values) => Msg::GetReply(pb::GetReply {
-            request_id,
-            payloads: values.iter().map(|v| convert::payload_to_wire(v)).collect(),
-            timed_out: false,
-        }),
+        WaitResult::Values(values) => {
+            let payloads = values
+                .iter()
+                .map(|v| convert::payload_to_wire(v, &mut fds))
+                .collect::<crate::Result<Vec<_>>>();
+            let payloads = payloads.unwrap_or_else(|error| {
+                fds.clear();
+                let message = format!("could not pass a shared object to the worker: {error}");
+                let failure = Payload::system_error(ErrorKind::SystemError, message);
+                vec![convert::payload_to_wire(&failure, &mut fds).expect("no descriptor")]
+            });
+            Msg::GetReply(pb::GetReply {
+                request_id,
+                payloads,
+                timed_out: false,
+            })
+        }
         WaitResult::Failed(error) => Msg::GetReply(pb::GetReply {
             request_id,
-            payloads: vec![convert::payload_to_wire(&error)],
+            payloads: vec![convert::payload_to_wire(&error, &mut fds).expect("errors are inline")],
             timed_out: false,
         }),
         WaitResult::TimedOut => Msg::GetReply(pb::GetReply {
@@ -340,5 +368,9 @@ pub fn reply_message(request_id: u64, result: WaitResult) -> pb::ToWorker {
             end: true,
         }),
     };
-    pb::ToWorker { msg: Some(msg) }
+    let message = pb::ToWorker {
+        fd_count: fds.len() as u32,
+        msg: Some(msg),
+    };
+    (message, fds)
 }
