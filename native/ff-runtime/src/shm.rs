@@ -59,6 +59,20 @@ impl SharedSegment for Segment {
     }
 }
 
+/// Every live large object holds a descriptor in the node, and every mapped one a descriptor
+/// in the process that maps it: lift this process's soft limit on open files to the hard
+/// limit (workers inherit it). Returns the limit now in force.
+pub fn raise_open_file_limit() -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 0;
+    };
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        return hard;
+    }
+    soft
+}
+
 fn shm_error(error: nix::Error) -> RuntimeError {
     RuntimeError::from(std::io::Error::from(error))
 }

@@ -92,6 +92,7 @@ impl Node {
         let prestart = config.prestart_workers;
         let core = CoreNode::new(CoreConfig::with_total(config.resources.clone()));
         let (event_sender, event_receiver) = logs::channel();
+        crate::shm::raise_open_file_limit(); // before any worker starts: they inherit it
         let fork_server = launch_fork_server(&runtime, &config);
         let shared = Arc::new(NodeShared::new(
             core,
