@@ -85,3 +85,29 @@ def test_an_array_stays_valid_after_its_object_is_freed(ray):
     gc.collect()
     assert int(array[123_456]) == 123_456
     assert int(array.sum()) == 499_999_500_000
+
+
+def test_a_value_holding_ten_thousand_refs_round_trips(ray):
+    refs = [ray.put(i) for i in range(10_000)]
+    back = ray.get(ray.put(refs))
+    assert back == refs
+    assert sum(ray.get(back)) == sum(range(10_000))
+
+
+def test_a_task_takes_ten_thousand_object_arguments(ray):
+    @ray.remote
+    def count(*args):
+        return len(args), sum(args)
+
+    refs = [ray.put(i) for i in range(10_000)]
+    assert ray.get(count.remote(*refs)) == (10_000, sum(range(10_000)))
+
+
+def test_a_task_returns_three_thousand_values(ray):
+    @ray.remote(num_returns=3000)
+    def many():
+        return list(range(3000))
+
+    refs = many.remote()
+    assert len(refs) == 3000
+    assert ray.get(refs) == list(range(3000))

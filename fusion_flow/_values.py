@@ -19,7 +19,7 @@ def error_from_payload(payload: _native.ErrorPayload, object_ref: Any = None) ->
     if kind == "worker_crashed":
         return exceptions.WorkerCrashedError()
     if kind == "object_lost":
-        hex_id = object_ref.hex() if object_ref is not None else ""
+        hex_id = object_ref.hex() if object_ref is not None else payload.message
         return exceptions.ObjectLostError(hex_id, None, "")
     if kind == "task_cancelled":
         return exceptions.TaskCancelledError()

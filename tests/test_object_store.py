@@ -88,3 +88,13 @@ def test_many_large_arguments_reach_a_task():
 
     arrays = [numpy.full(50_000, i, dtype=numpy.float64) for i in range(20)]
     assert ray.get(sizes.remote(*arrays)) == [400_000] * 20
+
+
+def test_getting_a_freed_object_raises_object_lost_naming_it():
+    ref = ray.put(numpy.ones(200_000))
+    raw = ref.binary()
+    del ref
+    gc.collect()
+    again = ray.ObjectRef(raw)
+    with pytest.raises(ray.exceptions.ObjectLostError, match=again.hex()):
+        ray.get(again, timeout=10)

@@ -14,7 +14,8 @@ pub enum ErrorKind {
     TaskError,
     /// The worker running the task died and no retries were left.
     WorkerCrashed,
-    /// The node does not have the object (freed, or never existed).
+    /// The node does not have the object (freed, or never existed); the message is its id
+    /// in hex.
     ObjectLost,
     /// The task was cancelled.
     TaskCancelled,

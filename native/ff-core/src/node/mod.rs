@@ -301,12 +301,7 @@ fn resolved_args(objects: &ObjectTable, spec: &TaskSpec) -> Vec<StoredObject> {
         .collect()
 }
 
+/// The message is the object's id in hex: Python words the error as Ray does.
 fn lost_object(id: ObjectId) -> StoredObject {
-    Arc::new(Payload::system_error(
-        ErrorKind::ObjectLost,
-        format!(
-            "Object {} is not available: it was freed or never existed.",
-            id.hex()
-        ),
-    ))
+    Arc::new(Payload::system_error(ErrorKind::ObjectLost, id.hex()))
 }
