@@ -21,6 +21,8 @@ def error_from_payload(payload: _native.ErrorPayload, object_ref: Any = None) ->
     if kind == "object_lost":
         hex_id = object_ref.hex() if object_ref is not None else payload.message
         return exceptions.ObjectLostError(hex_id, None, "")
+    if kind == "object_store_full":
+        return exceptions.ObjectStoreFullError(payload.message)
     if kind == "task_cancelled":
         return exceptions.TaskCancelledError()
     if kind == "actor_died":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Tuple
 
-from fusion_flow import _runtime, _serialization, _values
+from fusion_flow import _native, _runtime, _serialization, _values
 from fusion_flow._native import ObjectRef
 from fusion_flow.ray_compat import exceptions
 from fusion_flow.ray_compat._unsupported import Unsupported
@@ -62,7 +62,10 @@ def put(value: Any, *, _owner: Any = None, _tensor_transport: Any = None) -> Obj
         raise TypeError(
             f"Could not serialize the put value {value!r}:\n{type(error).__name__}: {error}"
         ) from error
-    return runtime.native.put(data, nested)
+    try:
+        return runtime.native.put(data, nested)
+    except _native.StoreFullError as error:
+        raise exceptions.ObjectStoreFullError(str(error)) from None
 
 
 def wait(

@@ -26,6 +26,11 @@ pub enum CoreError {
     ActorNameTaken { name: String, namespace: String },
     #[error("actor {actor} already has {limit} pending calls from this caller")]
     PendingCallsLimitExceeded { actor: ActorId, limit: i32 },
+    #[error(
+        "Failed to put an object of {size} bytes into the object store: it is larger than the \
+         store's capacity of {capacity} bytes (object_store_memory)."
+    )]
+    ObjectStoreFull { size: u64, capacity: u64 },
     #[error("unknown actor {0}")]
     UnknownActor(ActorId),
     #[error("the actor was not running call {0}")]

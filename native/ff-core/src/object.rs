@@ -27,6 +27,8 @@ pub enum ErrorKind {
     ActorUnavailable,
     /// The caller has as many calls pending on the actor as its max_pending_calls allows.
     PendingCallsLimitExceeded,
+    /// The value is larger than the whole object store.
+    ObjectStoreFull,
 }
 
 /// Bytes that live in shared memory rather than in the node's heap: a segment any process

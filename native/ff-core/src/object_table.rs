@@ -117,6 +117,15 @@ impl ObjectTable {
         }
     }
 
+    /// Swaps the value of a stored object for an equivalent one (the same bytes elsewhere).
+    pub fn replace_value(&mut self, id: ObjectId, value: StoredObject) {
+        if let Some(entry) = self.entries.get_mut(&id) {
+            if entry.value.is_some() {
+                entry.value = Some(value);
+            }
+        }
+    }
+
     /// A task's return value that does not exist yet, held by the process that submitted it.
     pub fn create_pending(&mut self, id: ObjectId, owner: ClientId) {
         add_holder(self.entries.entry(id).or_default(), owner);

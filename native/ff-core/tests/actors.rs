@@ -587,7 +587,13 @@ fn constructor_arguments_stay_alive_for_restarts_until_the_actor_dies() {
     let (mut h, _) = Harness::new(1.0, 1);
     let arg = ObjectId::for_task(h.ids.next(), 0);
     h.node
-        .put(ClientId::DRIVER, arg, Payload::value(&b"config"[..]));
+        .put(
+            ClientId::DRIVER,
+            arg,
+            Payload::value(&b"config"[..]),
+            &mut Vec::new(),
+        )
+        .unwrap();
     let (actor, host) = h.live_actor(Make {
         max_restarts: 1,
         arg_refs: vec![arg],

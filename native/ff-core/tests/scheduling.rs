@@ -542,7 +542,14 @@ fn a_wait_returns_when_enough_are_ready_and_a_cancelled_one_reports_what_is() {
 fn arguments_stay_alive_until_the_task_finishes_and_are_freed_after() {
     let (mut h, _) = Harness::new(&[(CPU, 1.0)]).with_workers(1);
     let arg = ObjectId::for_task(h.ids.next(), 0);
-    h.node.put(ClientId::DRIVER, arg, Payload::value(&b"x"[..]));
+    h.node
+        .put(
+            ClientId::DRIVER,
+            arg,
+            Payload::value(&b"x"[..]),
+            &mut Vec::new(),
+        )
+        .unwrap();
     let f = Arc::new(options(&[(CPU, 1.0)]));
     let result = h.submit(&f, vec![arg]);
     h.node.remove_refs(ClientId::DRIVER, &[arg], &mut h.actions);
@@ -571,7 +578,13 @@ fn a_dead_workers_refs_and_waiters_are_released() {
     let client = h.node.worker_client(workers[0]).unwrap();
     let id = ObjectId::for_task(h.ids.next(), 0);
     h.node
-        .put(client, id, Payload::value(&b"held by the worker"[..]));
+        .put(
+            client,
+            id,
+            Payload::value(&b"held by the worker"[..]),
+            &mut Vec::new(),
+        )
+        .unwrap();
     h.node.worker_died(workers[0], "exit", &mut h.actions);
     assert!(h
         .take()

@@ -47,6 +47,13 @@ pyo3::create_exception!(
     "Too many calls are pending on the actor."
 );
 
+pyo3::create_exception!(
+    _native,
+    StoreFullError,
+    PyRuntimeError,
+    "The value is larger than the whole object store."
+);
+
 pub fn to_py(error: RuntimeError) -> PyErr {
     match error {
         RuntimeError::ShutDown => RuntimeShutDownError::new_err(error.to_string()),
@@ -65,6 +72,10 @@ pub fn to_py(error: RuntimeError) -> PyErr {
             refusal: Refusal::PendingCallsLimitExceeded,
             message,
         } => PendingCallsLimitError::new_err(message),
+        RuntimeError::Refused {
+            refusal: Refusal::ObjectStoreFull,
+            message,
+        } => StoreFullError::new_err(message),
     }
 }
 
@@ -107,5 +118,6 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
         "PendingCallsLimitError",
         py.get_type::<PendingCallsLimitError>(),
     )?;
+    module.add("StoreFullError", py.get_type::<StoreFullError>())?;
     Ok(())
 }

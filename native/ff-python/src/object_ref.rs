@@ -236,6 +236,7 @@ pub fn error_kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::ActorDied => "actor_died",
         ErrorKind::ActorUnavailable => "actor_unavailable",
         ErrorKind::PendingCallsLimitExceeded => "pending_calls_limit_exceeded",
+        ErrorKind::ObjectStoreFull => "object_store_full",
     }
 }
 

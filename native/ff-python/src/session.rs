@@ -543,6 +543,17 @@ impl Session {
         }
     }
 
+    /// (resident bytes, resident objects, capacity) of the shared store (driver only).
+    fn store_usage(&self) -> Option<(u64, usize, u64)> {
+        match &self.role {
+            Role::Driver(node) => {
+                let usage = node.store_usage();
+                Some((usage.resident_bytes, usage.resident_objects, usage.capacity))
+            }
+            Role::Worker(_) => None,
+        }
+    }
+
     /// Objects the node holds (driver only; 0 in a worker).
     fn object_count(&self) -> usize {
         match &self.role {

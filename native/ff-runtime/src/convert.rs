@@ -59,6 +59,7 @@ fn error_kind_to_wire(kind: Option<ErrorKind>) -> pb::ErrorKind {
         Some(ErrorKind::ActorDied) => pb::ErrorKind::ActorDied,
         Some(ErrorKind::ActorUnavailable) => pb::ErrorKind::ActorUnavailable,
         Some(ErrorKind::PendingCallsLimitExceeded) => pb::ErrorKind::PendingCallsLimitExceeded,
+        Some(ErrorKind::ObjectStoreFull) => pb::ErrorKind::ObjectStoreFull,
     }
 }
 
@@ -74,6 +75,7 @@ fn error_kind_from_wire(kind: i32) -> Result<Option<ErrorKind>> {
         pb::ErrorKind::ActorDied => Some(ErrorKind::ActorDied),
         pb::ErrorKind::ActorUnavailable => Some(ErrorKind::ActorUnavailable),
         pb::ErrorKind::PendingCallsLimitExceeded => Some(ErrorKind::PendingCallsLimitExceeded),
+        pb::ErrorKind::ObjectStoreFull => Some(ErrorKind::ObjectStoreFull),
     })
 }
 

@@ -7,6 +7,7 @@ use ff_core::CoreError;
 pub enum Refusal {
     ActorNameTaken,
     PendingCallsLimitExceeded,
+    ObjectStoreFull,
 }
 
 impl Refusal {
@@ -14,6 +15,7 @@ impl Refusal {
         match self {
             Refusal::ActorNameTaken => "actor_name_taken",
             Refusal::PendingCallsLimitExceeded => "pending_calls_limit_exceeded",
+            Refusal::ObjectStoreFull => "object_store_full",
         }
     }
 
@@ -21,6 +23,7 @@ impl Refusal {
         match code {
             "actor_name_taken" => Some(Refusal::ActorNameTaken),
             "pending_calls_limit_exceeded" => Some(Refusal::PendingCallsLimitExceeded),
+            "object_store_full" => Some(Refusal::ObjectStoreFull),
             _ => None,
         }
     }
@@ -51,6 +54,7 @@ impl From<CoreError> for RuntimeError {
         let refusal = match &error {
             CoreError::ActorNameTaken { .. } => Refusal::ActorNameTaken,
             CoreError::PendingCallsLimitExceeded { .. } => Refusal::PendingCallsLimitExceeded,
+            CoreError::ObjectStoreFull { .. } => Refusal::ObjectStoreFull,
             _ => return RuntimeError::Core(error),
         };
         RuntimeError::Refused {

@@ -461,13 +461,30 @@ impl Client for WorkerClient {
         }))
     }
 
+    /// A large value waits for the node's answer: the store may refuse it.
     fn put(&self, id: ObjectId, payload: Payload) -> Result<()> {
         let mut fds = FrameFds::new();
-        let put = pb::PutObject {
-            object_id: Bytes::copy_from_slice(id.as_bytes()),
-            payload: Some(convert::payload_to_wire(&payload, &mut fds)?),
-        };
-        self.send_with_fds(pb::to_node::Msg::Put(put), fds)
+        let object_id = Bytes::copy_from_slice(id.as_bytes());
+        let payload = Some(convert::payload_to_wire(&payload, &mut fds)?);
+        if fds.is_empty() {
+            let put = pb::PutObject {
+                object_id,
+                payload,
+                request_id: 0,
+            };
+            return self.send(pb::to_node::Msg::Put(put));
+        }
+        let reply = self.ask_with_fds(
+            |request_id| {
+                pb::to_node::Msg::Put(pb::PutObject {
+                    object_id,
+                    payload,
+                    request_id,
+                })
+            },
+            fds,
+        )?;
+        refusal(&reply)
     }
 
     fn get(

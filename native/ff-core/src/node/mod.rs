@@ -12,12 +12,15 @@
 mod actors;
 mod lifecycle;
 mod scheduling;
+mod store;
 mod streams;
 mod tasks;
 mod waiting;
 
 use actors::ActorEntry;
 pub use actors::{death, ActorCreated};
+use store::SharedMemory;
+pub use store::{store_full_error, StoreFull, StoreUsage};
 use waiting::Waiter;
 pub use waiting::{WaitKind, WaitResult, WaitStart};
 
@@ -31,6 +34,9 @@ use crate::object::{ErrorKind, Payload, StoredObject};
 use crate::object_table::{ClientId, Lookup, ObjectTable, Status, WaiterId};
 use crate::queues::{ClassId, ReadyQueues};
 use crate::resources::{GpuSlots, Quantity, ResourceSet, CPU, GPU};
+
+/// The resource whose amount is the shared store's capacity in bytes.
+const OBJECT_STORE_MEMORY: &str = "object_store_memory";
 use crate::task::{ActorName, EnvVars, TaskKind, TaskSpec};
 use crate::workers::{EnvId, Grant, Running, WorkerPool, WorkerState};
 
@@ -98,6 +104,12 @@ pub enum Action {
     /// End a worker process now (`ray.kill` of the actor it hosts).
     KillWorker {
         worker: WorkerId,
+    },
+    /// The shared store is over its capacity: copy this object's bytes to disk, then report
+    /// back with [`Node::object_spilled`] (or [`Node::spill_failed`]).
+    Spill {
+        id: ObjectId,
+        segment: Arc<dyn crate::object::SharedSegment>,
     },
     /// No amount of waiting gives this task the resources it asks for.
     Infeasible {
@@ -181,6 +193,7 @@ pub struct Node {
     named: FxHashMap<ActorName, ActorId>,
     actor_by_object: FxHashMap<ObjectId, ActorId>,
     streams: FxHashMap<TaskId, streams::Stream>,
+    memory: SharedMemory,
 }
 
 /// A stored value waiting to be handed to the object table (see `store_all`).
@@ -189,7 +202,11 @@ type StoreWork = Vec<(ObjectId, StoredObject)>;
 impl Node {
     pub fn new(config: NodeConfig) -> Self {
         let gpu_count = config.total.get(GPU).to_f64().floor() as u32;
+        // No object_store_memory in the resources: no cap.
+        let store = config.total.get(OBJECT_STORE_MEMORY).to_f64();
+        let capacity = if store > 0.0 { store as u64 } else { u64::MAX };
         Self {
+            memory: SharedMemory::new(capacity),
             available: config.total.clone(),
             gpus: GpuSlots::new(gpu_count),
             config,

@@ -32,8 +32,12 @@ impl Node {
         let completion = ObjectId::for_task(task, 1);
         let mut freed = Vec::new();
         let item = TaskSpec::stream_item(task, index);
+        let value = self.admit_result(item, Arc::new(value), out);
         self.objects
-            .insert_attached(completion, item, Arc::new(value), &mut freed);
+            .insert_attached(completion, item, value, &mut freed);
+        if !self.objects.contains(item) {
+            self.memory.forget(item); // its generator is gone: not stored
+        }
         self.report_freed(freed, out);
         if let Some(stream) = self.streams.get_mut(&task) {
             stream.produced = stream.produced.max(index + 1);

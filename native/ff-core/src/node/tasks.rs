@@ -94,8 +94,22 @@ impl Node {
     }
 
     /// Stores a value made by `put`, held by `owner`.
-    pub fn put(&mut self, owner: ClientId, id: ObjectId, value: Payload) {
-        self.objects.insert_ready(id, owner, Arc::new(value));
+    /// Stores a value a process put. A value larger than the whole store is refused.
+    pub fn put(
+        &mut self,
+        owner: ClientId,
+        id: ObjectId,
+        value: Payload,
+        out: &mut Vec<Action>,
+    ) -> Result<(), CoreError> {
+        let value = self
+            .admit_shared(id, Arc::new(value), out)
+            .map_err(|full| CoreError::ObjectStoreFull {
+                size: full.size,
+                capacity: full.capacity,
+            })?;
+        self.objects.insert_ready(id, owner, value);
+        Ok(())
     }
 
     /// `client` now holds refs to `ids` (it reports only its first ref to each).
@@ -252,6 +266,7 @@ impl Node {
                 self.actor_out_of_scope(actor, out);
             }
             self.close_stream(id);
+            self.memory.forget(id);
             out.push(Action::Freed(id));
         }
     }
@@ -261,7 +276,12 @@ impl Node {
     pub(super) fn store_all(&mut self, mut work: StoreWork, out: &mut Vec<Action>) {
         while let Some((id, value)) = work.pop() {
             let mut freed = Vec::new();
+            if !self.objects.contains(id) {
+                continue; // freed while pending: nothing to store or account for
+            }
+            let value = self.admit_result(id, value, out);
             let Some(woken) = self.objects.store(id, value.clone(), &mut freed) else {
+                self.memory.forget(id);
                 continue;
             };
             self.report_freed(freed, out);

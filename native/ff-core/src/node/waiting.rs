@@ -64,6 +64,11 @@ impl Node {
         if let WaitKind::StreamNext { task, index } = kind {
             return self.stream_next(client, tag, task, index, block, out);
         }
+        if kind == WaitKind::Get {
+            for id in &ids {
+                self.memory.touch(*id); // read now: the last to be spilled
+            }
+        }
         let mut pending: Vec<ObjectId> = Vec::new();
         // Duplicates are allowed in a get; long lists are deduplicated with a set.
         let mut seen = (ids.len() > 16).then(FxHashSet::<ObjectId>::default);

@@ -312,8 +312,10 @@ impl Session {
             Msg::Put(put) => {
                 let id = convert::object_id(&put.object_id)?;
                 let payload = convert::payload_from_wire(put.payload.unwrap_or_default(), fds)?;
-                self.shared
-                    .with_state(|state, _| state.core.put(client, id, payload));
+                let outcome = self
+                    .shared
+                    .with_state(|state, out| state.core.put(client, id, payload, out));
+                self.answer(put.request_id, outcome.map(|()| pb::Reply::default()))?;
             }
             Msg::Refs(update) => {
                 let added = convert::object_ids(&update.added)?;

@@ -7,6 +7,7 @@ mod link;
 pub mod logs;
 mod shared;
 mod spawner;
+mod spill;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -144,6 +145,11 @@ impl Node {
     pub fn fork_server_pid(&self) -> Option<u32> {
         let server = self.shared.fork_server.as_ref()?;
         server.is_alive().then(|| server.pid()).flatten()
+    }
+
+    /// The shared store's resident bytes and objects, and its capacity.
+    pub fn store_usage(&self) -> ff_core::node::StoreUsage {
+        self.shared.state.lock().core.store_usage()
     }
 
     /// Objects the node holds (values and pending results); for tests and introspection.
@@ -381,8 +387,8 @@ impl Client for DriverClient {
     fn put(&self, id: ObjectId, payload: Payload) -> Result<()> {
         self.check_running()?;
         self.shared
-            .with_state(|state, _| state.core.put(ClientId::DRIVER, id, payload));
-        Ok(())
+            .with_state(|state, out| state.core.put(ClientId::DRIVER, id, payload, out))
+            .map_err(RuntimeError::from)
     }
 
     fn get(

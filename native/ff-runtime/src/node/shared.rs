@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use ff_core::ids::ObjectId;
 use ff_core::ids::{FunctionId, WorkerId};
 use ff_core::node::{Action, Dispatch, Node as CoreNode, WaitResult};
-use ff_core::object::{ErrorKind, Payload};
+use ff_core::object::{ErrorKind, Payload, SharedSegment};
 use ff_core::object_table::{ClientId, WaiterId};
 use ff_core::task::EnvVars;
 use ff_proto as pb;
@@ -87,6 +88,10 @@ enum Effect {
         result: WaitResult,
     },
     Tell(DriverEvent),
+    Spill {
+        id: ObjectId,
+        segment: Arc<dyn SharedSegment>,
+    },
 }
 
 pub struct NodeShared {
@@ -204,6 +209,11 @@ impl NodeShared {
                 self.send_with_fds(worker, &message, fds);
             }
             Effect::Tell(event) => self.events.send(event),
+            Effect::Spill { id, segment } => {
+                let shared = self.clone();
+                self.runtime
+                    .spawn_blocking(move || super::spill::spill(&shared, id, &*segment));
+            }
         }
     }
 
@@ -312,6 +322,7 @@ fn prepare(state: &mut NodeState, actions: Vec<Action>) -> Vec<Effect> {
                 }
             }
             Action::Freed(id) => tracing::trace!(%id, "object freed"),
+            Action::Spill { id, segment } => effects.push(Effect::Spill { id, segment }),
             Action::Infeasible { task_name, request } => {
                 effects.push(Effect::Tell(DriverEvent::Infeasible {
                     task_name: task_name.to_string(),
