@@ -63,10 +63,11 @@ def to_bytes(inband: bytes, buffers: Sequence[memoryview]) -> bytes:
 
 
 def to_segment(inband: bytes, buffers: Sequence[memoryview]) -> _native.Segment:
-    """A new shared-memory segment holding the value (the one copy of its buffers)."""
-    segment = _native.Segment(size_of(inband, buffers))
-    with mmap.mmap(segment.fileno(), segment.size) as target:
-        _fill(target, inband, buffers)
+    """A new shared-memory segment holding the value (the one copy of its buffers, made by
+    the extension without the GIL)."""
+    header, inband_at, offsets, size = _plan(len(inband), buffers)
+    segment = _native.Segment(size)
+    segment.fill([0, inband_at, *offsets], [header, inband, *buffers])
     return segment
 
 

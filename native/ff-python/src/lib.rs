@@ -1,6 +1,7 @@
 //! `fusion_flow._native`: thin pyo3 wrappers over ff-runtime. Conversions, error mapping and
 //! releasing the GIL around blocking calls live here; nothing else does.
 
+mod buffer;
 mod errors;
 mod object_ref;
 mod process;

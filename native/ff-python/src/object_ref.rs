@@ -244,9 +244,7 @@ pub fn error_kind_name(kind: ErrorKind) -> &'static str {
 /// [`ErrorPayload`].
 pub fn payload_to_py(py: Python<'_>, payload: &Payload) -> PyResult<Py<PyAny>> {
     if let (None, Some(segment)) = (payload.error, &payload.shared) {
-        let segment = Segment {
-            inner: segment.clone(),
-        };
+        let segment = Segment::readable(segment.clone());
         return Ok(Py::new(py, segment)?.into_any());
     }
     let data = PyBytes::new(py, &payload.data);

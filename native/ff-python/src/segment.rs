@@ -9,15 +9,29 @@ use std::sync::Arc;
 use bytes::Bytes;
 use ff_runtime::core::object::{Payload, SharedSegment};
 use ff_runtime::shm;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::buffer::BytesView;
 use crate::errors::to_py;
 use crate::object_ref::NestedRefs;
 
 #[pyclass(module = "fusion_flow._native", frozen)]
 pub struct Segment {
     pub inner: Arc<dyn SharedSegment>,
+    /// Set for a segment this process created (it may fill it).
+    writable: Option<Arc<shm::Segment>>,
+}
+
+impl Segment {
+    /// A segment received from the node, to read.
+    pub fn readable(inner: Arc<dyn SharedSegment>) -> Self {
+        Self {
+            inner,
+            writable: None,
+        }
+    }
 }
 
 #[pymethods]
@@ -25,15 +39,45 @@ impl Segment {
     /// A new zero-filled segment of `size` bytes.
     #[new]
     fn new(size: u64) -> PyResult<Self> {
-        let segment = shm::Segment::create(size).map_err(to_py)?;
+        let segment = Arc::new(shm::Segment::create(size).map_err(to_py)?);
         Ok(Self {
-            inner: Arc::new(segment),
+            inner: segment.clone(),
+            writable: Some(segment),
         })
     }
 
     /// The descriptor to map (owned by this object: map it, do not close it).
     fn fileno(&self) -> i32 {
         self.inner.as_fd().as_raw_fd()
+    }
+
+    /// Writes each buffer (anything with the buffer protocol) at its offset: the one copy of
+    /// the value's data, done without the GIL, and by a few threads when large.
+    fn fill(
+        &self,
+        py: Python<'_>,
+        offsets: Vec<u64>,
+        buffers: Vec<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let Some(segment) = &self.writable else {
+            return Err(PyTypeError::new_err("only a new segment can be filled"));
+        };
+        if offsets.len() != buffers.len() {
+            return Err(PyTypeError::new_err("one offset per buffer"));
+        }
+        let views = buffers
+            .iter()
+            .map(BytesView::new)
+            .collect::<PyResult<Vec<_>>>()?;
+        py.detach(|| {
+            let parts: Vec<(u64, &[u8])> = offsets
+                .iter()
+                .copied()
+                .zip(views.iter().map(|v| v.as_slice()))
+                .collect();
+            segment.write_parts(&parts)
+        })
+        .map_err(to_py)
     }
 
     #[getter]

@@ -41,6 +41,63 @@ impl Segment {
         Ok(Self { fd, len })
     }
 
+    /// Copies each `(offset, bytes)` part into the segment. Large copies are split over a few
+    /// threads: on a fresh segment the cost is the kernel providing the pages, which scales
+    /// with cores, as the copy itself does.
+    pub fn write_parts(&self, parts: &[(u64, &[u8])]) -> Result<()> {
+        for (at, bytes) in parts {
+            let end = at.checked_add(bytes.len() as u64);
+            if end.is_none_or(|end| end > self.len) {
+                return Err(RuntimeError::Protocol(format!(
+                    "a write of {} bytes at {at} overruns a segment of {}",
+                    bytes.len(),
+                    self.len
+                )));
+            }
+        }
+        let file = std::fs::File::from(self.duplicate_fd()?);
+        // SAFETY: the segment is a memfd only this process writes while it is being filled
+        // (no reader has it yet), and it is not resized while mapped.
+        let mut map = unsafe { memmap2::MmapMut::map_mut(&file)? };
+        let total: usize = parts.iter().map(|(_, b)| b.len()).sum();
+        let threads = copy_threads(total);
+        let mut chunks: Vec<(&mut [u8], &[u8])> = Vec::new();
+        let mut rest: &mut [u8] = &mut map[..];
+        let mut consumed = 0u64;
+        let mut sorted: Vec<&(u64, &[u8])> = parts.iter().collect();
+        sorted.sort_by_key(|(at, _)| *at);
+        for (at, bytes) in sorted {
+            if *at < consumed {
+                return Err(RuntimeError::Protocol(
+                    "overlapping writes to a segment".into(),
+                ));
+            }
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut((at - consumed) as usize);
+            let (target, tail) = tail.split_at_mut(bytes.len());
+            rest = tail;
+            consumed = at + bytes.len() as u64;
+            let piece = bytes.len().div_ceil(threads).max(1);
+            for (target, source) in target.chunks_mut(piece).zip(bytes.chunks(piece)) {
+                chunks.push((target, source));
+            }
+        }
+        if threads == 1 {
+            chunks.into_iter().for_each(|(t, s)| t.copy_from_slice(s));
+        } else {
+            let mut lanes: Vec<Vec<(&mut [u8], &[u8])>> =
+                (0..threads).map(|_| Vec::new()).collect();
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                lanes[i % threads].push(chunk);
+            }
+            std::thread::scope(|scope| {
+                for lane in lanes {
+                    scope.spawn(move || lane.into_iter().for_each(|(t, s)| t.copy_from_slice(s)));
+                }
+            });
+        }
+        Ok(())
+    }
+
     /// A new descriptor for the same memory, for a reader (closed independently).
     pub fn duplicate_fd(&self) -> Result<OwnedFd> {
         self.fd.try_clone().map_err(RuntimeError::from)
@@ -73,6 +130,21 @@ pub fn raise_open_file_limit() -> u64 {
     soft
 }
 
+/// Below this a copy stays on the calling thread (starting threads costs more).
+const PARALLEL_COPY_MIN: usize = 8 << 20;
+const MAX_COPY_THREADS: usize = 4;
+
+fn copy_threads(total: usize) -> usize {
+    if total < PARALLEL_COPY_MIN {
+        return 1;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores
+        .min(MAX_COPY_THREADS)
+        .min(total / (PARALLEL_COPY_MIN / 2))
+        .max(1)
+}
+
 fn shm_error(error: nix::Error) -> RuntimeError {
     RuntimeError::from(std::io::Error::from(error))
 }
@@ -93,6 +165,24 @@ mod tests {
         reader.read_to_string(&mut text).unwrap();
         assert_eq!(text, "hello");
         assert_eq!(SharedSegment::len(&segment), 5);
+    }
+
+    #[test]
+    fn parts_land_at_their_offsets_even_when_copied_by_several_threads() {
+        let big: Vec<u8> = (0..(20u32 << 20)).map(|i| (i % 251) as u8).collect();
+        let len = 64 + big.len() as u64 + 8;
+        let segment = Segment::create(len).unwrap();
+        segment
+            .write_parts(&[(64, &big), (0, b"head"), (len - 8, b"tailtail")])
+            .unwrap();
+        let mut reader = std::fs::File::from(segment.duplicate_fd().unwrap());
+        reader.seek(SeekFrom::Start(0)).unwrap();
+        let mut all = Vec::new();
+        reader.read_to_end(&mut all).unwrap();
+        assert_eq!(&all[..4], b"head");
+        assert_eq!(&all[64..64 + big.len()], &big[..]);
+        assert_eq!(&all[all.len() - 8..], b"tailtail");
+        assert!(segment.write_parts(&[(len - 1, b"xy")]).is_err());
     }
 
     #[test]
