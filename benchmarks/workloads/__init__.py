@@ -9,7 +9,7 @@ import importlib
 
 from benchmarks.spec import Suite
 
-SUITES = ("core", "actors")
+SUITES = ("core", "actors", "objects")
 
 
 def module_name(suite: str) -> str:
