@@ -14,6 +14,7 @@ from __future__ import annotations
 import mmap
 import pickle
 import struct
+import weakref
 from typing import Any, List, Sequence, Union
 
 from fusion_flow import _native
@@ -71,6 +72,10 @@ def to_segment(inband: bytes, buffers: Sequence[memoryview]) -> _native.Segment:
     return segment
 
 
+def _release(segment: _native.Segment) -> None:
+    """Runs when the last array on a mapping is gone; dropping the reference is the point."""
+
+
 def is_framed(data: bytes) -> bool:
     return data[:4] == MAGIC
 
@@ -80,7 +85,11 @@ def read(data: Union[bytes, _native.Segment]) -> Any:
     if type(data) is bytes:
         view = memoryview(data)
     else:
-        view = memoryview(mmap.mmap(data.fileno(), data.size, prot=mmap.PROT_READ))
+        mapping = mmap.mmap(data.fileno(), data.size, prot=mmap.PROT_READ)
+        # The segment stays alive while anything maps it: only then may the node recycle
+        # its memory for another object.
+        weakref.finalize(mapping, _release, data)
+        view = memoryview(mapping)
     inband_len, count = _U64.unpack_from(view, 4)[0], _U64.unpack_from(view, 12)[0]
     fields = struct.unpack_from(f"<{2 * count}Q", view, 20)
     buffers: List[memoryview] = [

@@ -36,6 +36,10 @@ pub enum ErrorKind {
 pub trait SharedSegment: AsFd + Send + Sync + std::fmt::Debug {
     fn len(&self) -> u64;
 
+    /// Another process got a descriptor of it, or it is being spilled: its memory must not
+    /// be reused for another object once it is dropped.
+    fn retire(&self) {}
+
     fn is_empty(&self) -> bool {
         self.len() == 0
     }

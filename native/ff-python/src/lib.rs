@@ -23,6 +23,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(object_ref::begin_capture, module)?)?;
     module.add_function(wrap_pyfunction!(object_ref::end_capture, module)?)?;
     module.add_function(wrap_pyfunction!(process::die_with_parent, module)?)?;
+    module.add_function(wrap_pyfunction!(segment::pooled_bytes, module)?)?;
     module.add("TASK_NAME_MARKER", ff_runtime::node::TASK_NAME_MARKER)?;
     module.add("ENV_NODE_SOCKET", ff_runtime::node::ENV_SOCKET)?;
     module.add("ENV_WORKER_ID", ff_runtime::node::ENV_WORKER_ID)?;

@@ -104,3 +104,9 @@ pub fn payload_of(data: &Bound<'_, PyAny>, nested: Option<&NestedRefs>) -> PyRes
     };
     Ok(payload.with_nested(nested.map(|n| n.ids.clone()).unwrap_or_default()))
 }
+
+/// Bytes of freed segments this process keeps for reuse (see `ff_runtime::shm_pool`).
+#[pyfunction]
+pub fn pooled_bytes() -> u64 {
+    ff_runtime::shm_pool::pooled_bytes()
+}

@@ -87,6 +87,7 @@ pub type FrameFds = Vec<OwnedFd>;
 pub fn payload_to_wire(payload: &Payload, fds: &mut FrameFds) -> Result<pb::Payload> {
     let shared_size = match &payload.shared {
         Some(segment) => {
+            segment.retire(); // another process will map it: its memory is never reused
             fds.push(segment.as_fd().try_clone_to_owned()?);
             segment.len()
         }

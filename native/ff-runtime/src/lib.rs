@@ -10,6 +10,7 @@ pub mod local_refs;
 pub mod node;
 pub mod session_dir;
 pub mod shm;
+pub mod shm_pool;
 pub mod worker;
 
 pub use ff_core as core;

@@ -8,26 +8,57 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ff_core::object::SharedSegment;
+use memmap2::MmapMut;
 use nix::sys::memfd::{memfd_create, MFdFlags};
+use parking_lot::Mutex;
 
 use crate::error::{Result, RuntimeError};
+use crate::shm_pool;
+
+/// The memory behind a segment: its descriptor and, once written here, a writable mapping
+/// (kept, so that a recycled segment is written without faulting its pages in again).
+#[derive(Debug)]
+pub(crate) struct Backing {
+    pub fd: OwnedFd,
+    pub map: Mutex<Option<MmapMut>>,
+}
 
 #[derive(Debug)]
 pub struct Segment {
-    fd: OwnedFd,
+    backing: Option<Backing>,
     len: u64,
+    /// Made by this process (not received from another), so it may be recycled.
+    own: bool,
+    /// A descriptor of it went to another process, or it was spilled: never recycle it.
+    retired: AtomicBool,
 }
 
 impl Segment {
-    /// A new zero-filled segment of `len` bytes.
+    /// A segment of `len` bytes to write into: a recycled one of that size when the pool has
+    /// one (its old contents are overwritten), else a new zero-filled one.
     pub fn create(len: u64) -> Result<Self> {
-        let name = CString::new("fusion-flow-object").expect("no NUL in the name");
-        let fd = memfd_create(name.as_c_str(), MFdFlags::MFD_CLOEXEC).map_err(shm_error)?;
-        let size = i64::try_from(len).map_err(|_| shm_error(nix::Error::EFBIG))?;
-        nix::unistd::ftruncate(&fd, size).map_err(shm_error)?;
-        Ok(Self { fd, len })
+        let backing = match shm_pool::take(len) {
+            Some(backing) => backing,
+            None => {
+                let name = CString::new("fusion-flow-object").expect("no NUL in the name");
+                let fd = memfd_create(name.as_c_str(), MFdFlags::MFD_CLOEXEC).map_err(shm_error)?;
+                let size = i64::try_from(len).map_err(|_| shm_error(nix::Error::EFBIG))?;
+                nix::unistd::ftruncate(&fd, size).map_err(shm_error)?;
+                Backing {
+                    fd,
+                    map: Mutex::new(None),
+                }
+            }
+        };
+        Ok(Self {
+            backing: Some(backing),
+            len,
+            own: true,
+            retired: AtomicBool::new(false),
+        })
     }
 
     /// A segment received from another process. Its size is checked against the file's.
@@ -38,7 +69,19 @@ impl Segment {
                 "a shared segment of {actual} bytes was announced as {len}"
             )));
         }
-        Ok(Self { fd, len })
+        Ok(Self {
+            backing: Some(Backing {
+                fd,
+                map: Mutex::new(None),
+            }),
+            len,
+            own: false,
+            retired: AtomicBool::new(false),
+        })
+    }
+
+    fn backing(&self) -> &Backing {
+        self.backing.as_ref().expect("present until dropped")
     }
 
     /// Copies each `(offset, bytes)` part into the segment. Large copies are split over a few
@@ -55,10 +98,14 @@ impl Segment {
                 )));
             }
         }
-        let file = std::fs::File::from(self.duplicate_fd()?);
-        // SAFETY: the segment is a memfd only this process writes while it is being filled
-        // (no reader has it yet), and it is not resized while mapped.
-        let mut map = unsafe { memmap2::MmapMut::map_mut(&file)? };
+        let mut mapped = self.backing().map.lock();
+        if mapped.is_none() {
+            let file = std::fs::File::from(self.duplicate_fd()?);
+            // SAFETY: the segment is a memfd only this process writes while it is being
+            // filled (no reader has it yet), and it is never resized while mapped.
+            *mapped = Some(unsafe { MmapMut::map_mut(&file)? });
+        }
+        let map = mapped.as_mut().expect("mapped above");
         let total: usize = parts.iter().map(|(_, b)| b.len()).sum();
         let threads = copy_threads(total);
         let mut chunks: Vec<(&mut [u8], &[u8])> = Vec::new();
@@ -100,19 +147,36 @@ impl Segment {
 
     /// A new descriptor for the same memory, for a reader (closed independently).
     pub fn duplicate_fd(&self) -> Result<OwnedFd> {
-        self.fd.try_clone().map_err(RuntimeError::from)
+        self.backing().fd.try_clone().map_err(RuntimeError::from)
     }
 }
 
 impl AsFd for Segment {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+        self.backing().fd.as_fd()
     }
 }
 
 impl SharedSegment for Segment {
     fn len(&self) -> u64 {
         self.len
+    }
+
+    fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
+    }
+}
+
+/// The last reference is gone: no process but this one ever had the memory (or it was
+/// retired), and here nothing maps it but the writer's own mapping, so it can be recycled.
+impl Drop for Segment {
+    fn drop(&mut self) {
+        let Some(backing) = self.backing.take() else {
+            return;
+        };
+        if self.own && !self.retired.load(Ordering::Acquire) && backing.map.lock().is_some() {
+            shm_pool::give(backing, self.len);
+        }
     }
 }
 

@@ -94,6 +94,7 @@ impl Node {
         let core = CoreNode::new(CoreConfig::with_total(config.resources.clone()));
         let (event_sender, event_receiver) = logs::channel();
         crate::shm::raise_open_file_limit(); // before any worker starts: they inherit it
+        crate::shm_pool::enable();
         let fork_server = launch_fork_server(&runtime, &config);
         let shared = Arc::new(NodeShared::new(
             core,
@@ -175,6 +176,7 @@ impl Node {
             runtime.shutdown_timeout(Duration::from_millis(200));
         }
         session_dir::remove(&self.shared.info.session_dir);
+        crate::shm_pool::disable();
     }
 }
 
@@ -214,6 +216,7 @@ async fn tick_loop(shared: Arc<NodeShared>) {
     loop {
         interval.tick().await;
         shared.with_state(|state, out| state.core.tick(out));
+        crate::shm_pool::trim(std::time::Instant::now());
     }
 }
 

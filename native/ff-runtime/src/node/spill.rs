@@ -49,6 +49,7 @@ impl Drop for SpillFile {
 /// Writes `segment` to a file and tells the node it can let the memory go (or that it could
 /// not, so the object stays resident).
 pub fn spill(shared: &Arc<NodeShared>, id: ObjectId, segment: &dyn SharedSegment) {
+    segment.retire(); // evicted for room: its memory goes back to the OS, not to the pool
     match write(shared, id, segment) {
         Ok(file) => shared.with_state(|state, _| state.core.object_spilled(id, Arc::new(file))),
         Err(error) => {
