@@ -94,3 +94,11 @@ def extra_pids(backend: Backend, api: Any) -> List[int]:
     from benchmarks.memory import pids_with_cmdline_containing
 
     return pids_with_cmdline_containing(os.path.basename(session_dir))
+
+
+def session_pids(api: Any) -> List[int]:
+    """``extra_pids`` for the backend whose API module ``api`` is (the one a workload runs)."""
+    for backend in BACKENDS.values():
+        if backend.api_module == getattr(api, "__name__", None):
+            return extra_pids(backend, api)
+    return []

@@ -27,7 +27,7 @@ import types
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from benchmarks import driver
+from benchmarks import backends, driver
 from benchmarks.config import RunConfig
 from benchmarks.spec import MEMORY, THROUGHPUT, TIME, BenchFailed, Measurement, Metric, Suite
 from benchmarks.startup import MIB
@@ -349,16 +349,6 @@ class _TreeSampler(threading.Thread):
         self.join()
 
 
-def _session_pids(api: Any) -> List[int]:
-    """Daemons of the backend's session that may not descend from the driver (Ray)."""
-    from benchmarks import backends
-
-    for backend in backends.BACKENDS.values():
-        if backend.api_module == getattr(api, "__name__", None):
-            return backends.extra_pids(backend, api)
-    return []
-
-
 @dataclass(frozen=True)
 class ManyActors:
     """Create ``count`` actors (default options), call a method on each once, then kill them."""
@@ -450,7 +440,7 @@ class ManyActors:
         n = self.quick_count if config.quick else self.count
         deadline_seconds = CREATE_DEADLINE_SECONDS / (10 if config.quick else 1)
         idle_class = _idle_actor_class(api)
-        extra = _session_pids(api)
+        extra = backends.session_pids(api)
         before = memory.tree(extra=extra)
         before_sums = _tree_sum(before, full=True)
         min_available = int(MIN_AVAILABLE_FRACTION * psutil.virtual_memory().total)

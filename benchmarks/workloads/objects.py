@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Tuple
 
-from benchmarks import driver
+from benchmarks import backends, driver
 from benchmarks.config import RunConfig
 from benchmarks.spec import MEMORY, THROUGHPUT, Measurement, Metric, Suite, Throughput
 from benchmarks.startup import MIB
@@ -67,16 +67,6 @@ def _get_array(ints: int) -> Callable[[Any], Callable[[], object]]:
     return setup
 
 
-def _session_pids(api: Any) -> list:
-    """Daemons of the backend's session that may not descend from the driver (Ray)."""
-    from benchmarks import backends
-
-    for backend in backends.BACKENDS.values():
-        if backend.api_module == getattr(api, "__name__", None):
-            return backends.extra_pids(backend, api)
-    return []
-
-
 @dataclass(frozen=True)
 class MemoryAfterFree:
     """Process-tree RSS once an 800 MB object is freed; the detail has the RSS before the
@@ -91,7 +81,7 @@ class MemoryAfterFree:
     def run(self, api: Any, config: RunConfig) -> Dict[str, Measurement]:
         from benchmarks import memory
 
-        extra = _session_pids(api)
+        extra = backends.session_pids(api)
 
         def tree_rss() -> int:
             return sum(p.memory_info().rss for p in memory.tree(extra=extra))

@@ -276,10 +276,13 @@ impl Node {
     pub(super) fn store_all(&mut self, mut work: StoreWork, out: &mut Vec<Action>) {
         while let Some((id, value)) = work.pop() {
             let mut freed = Vec::new();
-            if !self.objects.contains(id) {
+            let value = if value.shared.is_none() {
+                value
+            } else if self.objects.contains(id) {
+                self.admit_result(id, value, out)
+            } else {
                 continue; // freed while pending: nothing to store or account for
-            }
-            let value = self.admit_result(id, value, out);
+            };
             let Some(woken) = self.objects.store(id, value.clone(), &mut freed) else {
                 self.memory.forget(id);
                 continue;

@@ -8,7 +8,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -78,7 +78,7 @@ fn write(
         path,
     };
     // A descriptor of its own (its offset is not shared with the node's).
-    let mut source = File::open(format!("/proc/self/fd/{}", raw(segment.as_fd())))?;
+    let mut source = File::open(format!("/proc/self/fd/{}", segment.as_fd().as_raw_fd()))?;
     source.seek(SeekFrom::Start(0))?;
     let copied = std::io::copy(&mut source, &mut file)?;
     if copied != segment.len() {
@@ -88,9 +88,4 @@ fn write(
         )));
     }
     Ok(spilled)
-}
-
-fn raw(fd: BorrowedFd<'_>) -> i32 {
-    use std::os::fd::AsRawFd;
-    fd.as_raw_fd()
 }
