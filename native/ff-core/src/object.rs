@@ -40,6 +40,14 @@ pub trait SharedSegment: AsFd + Send + Sync + std::fmt::Debug {
     /// be reused for another object once it is dropped.
     fn retire(&self) {}
 
+    /// Its descriptor is about to go to the node, which will say when it has closed it. A
+    /// nonzero token names the loan: the writer keeps its pages to reuse them once the node
+    /// returns them. Zero: no loan (the segment is retired instead).
+    fn lend(&self) -> u64 {
+        self.retire();
+        0
+    }
+
     fn is_empty(&self) -> bool {
         self.len() == 0
     }

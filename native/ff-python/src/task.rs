@@ -123,13 +123,14 @@ impl TaskCall {
     /// The task as Python sees it; `fds` are the descriptors of its shared payloads.
     pub fn from_wire(py: Python<'_>, task: pb::ExecuteTask, fds: FrameFds) -> PyResult<Self> {
         let mut fds = fds.into_iter();
-        let args = convert::payload_from_wire(task.args.unwrap_or_default(), &mut fds)
+        let mut incoming = convert::Incoming::fds(&mut fds);
+        let args = convert::payload_from_wire(task.args.unwrap_or_default(), &mut incoming)
             .map_err(crate::errors::to_py)?;
         let args = payload_to_py(py, &args)?;
         let arg_values = PyList::empty(py);
         for value in task.arg_values {
             let payload =
-                convert::payload_from_wire(value, &mut fds).map_err(crate::errors::to_py)?;
+                convert::payload_from_wire(value, &mut incoming).map_err(crate::errors::to_py)?;
             arg_values.append(payload_to_py(py, &payload)?)?;
         }
         let assigned = ff_runtime::convert::resources_from_wire(&task.assigned)

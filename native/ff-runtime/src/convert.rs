@@ -1,7 +1,7 @@
 //! Conversions between the wire types (ff-proto) and the core's own types.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use ff_core::ids::{ActorId, FunctionId, ObjectId, TaskId, WorkerId};
@@ -12,7 +12,7 @@ use ff_core::task::{ActorCall, ActorName, ActorSpec, TaskKind, TaskOptions, Task
 use ff_proto as pb;
 
 use crate::error::{Result, RuntimeError};
-use crate::shm::Segment;
+use crate::shm::{Lender, Segment, SegmentOwner};
 
 fn bad(what: impl std::fmt::Display) -> RuntimeError {
     RuntimeError::Protocol(what.to_string())
@@ -82,16 +82,33 @@ fn error_kind_from_wire(kind: i32) -> Result<Option<ErrorKind>> {
 /// Descriptors that go with one frame: one per shared payload, in message order.
 pub type FrameFds = Vec<OwnedFd>;
 
-/// The wire form of `payload`; a shared value adds a duplicate of its segment's descriptor
-/// to `fds`.
+/// The wire form of `payload` for a reader; a shared value adds a duplicate of its segment's
+/// descriptor to `fds` (and is retired: another process will map it).
 pub fn payload_to_wire(payload: &Payload, fds: &mut FrameFds) -> Result<pb::Payload> {
-    let shared_size = match &payload.shared {
+    payload_with(payload, fds, |segment| {
+        segment.retire();
+        0
+    })
+}
+
+/// The wire form of a worker's `payload` for the node: a segment the worker wrote goes on
+/// loan, so that it can reuse the memory once the node returns it.
+pub fn payload_to_node(payload: &Payload, fds: &mut FrameFds) -> Result<pb::Payload> {
+    payload_with(payload, fds, |segment| segment.lend())
+}
+
+fn payload_with(
+    payload: &Payload,
+    fds: &mut FrameFds,
+    hand_over: impl FnOnce(&dyn SharedSegment) -> u64,
+) -> Result<pb::Payload> {
+    let (shared_size, loan) = match &payload.shared {
         Some(segment) => {
-            segment.retire(); // another process will map it: its memory is never reused
+            let loan = hand_over(segment.as_ref());
             fds.push(segment.as_fd().try_clone_to_owned()?);
-            segment.len()
+            (segment.len(), loan)
         }
-        None => 0,
+        None => (0, 0),
     };
     Ok(pb::Payload {
         data: payload.data.clone(),
@@ -99,21 +116,44 @@ pub fn payload_to_wire(payload: &Payload, fds: &mut FrameFds) -> Result<pb::Payl
         error: error_kind_to_wire(payload.error) as i32,
         error_message: payload.message.clone(),
         shared_size,
+        loan,
     })
 }
 
+/// Where a frame's shared payloads come from: its descriptors, in payload order, and the
+/// process to return lent segments to (for frames a worker sent the node).
+pub struct Incoming<'a, I> {
+    pub fds: &'a mut I,
+    pub lender: Option<&'a Weak<dyn SegmentOwner>>,
+}
+
+impl<'a, I: Iterator<Item = OwnedFd>> Incoming<'a, I> {
+    /// Descriptors from a process that lends nothing (the node, to a worker).
+    pub fn fds(fds: &'a mut I) -> Self {
+        Self { fds, lender: None }
+    }
+}
+
 /// A payload off the wire; a shared one takes the next of the frame's descriptors.
-pub fn payload_from_wire(
+pub fn payload_from_wire<I: Iterator<Item = OwnedFd>>(
     payload: pb::Payload,
-    fds: &mut impl Iterator<Item = OwnedFd>,
+    incoming: &mut Incoming<'_, I>,
 ) -> Result<Payload> {
     let shared: Option<Arc<dyn SharedSegment>> = match payload.shared_size {
         0 => None,
         size => {
-            let fd = fds
+            let fd = incoming
+                .fds
                 .next()
                 .ok_or_else(|| bad("a shared payload came without its descriptor"))?;
-            Some(Arc::new(Segment::from_fd(fd, size)?))
+            let lender = match (payload.loan, incoming.lender) {
+                (0, _) | (_, None) => None,
+                (loan, Some(owner)) => Some(Lender {
+                    owner: owner.clone(),
+                    loan,
+                }),
+            };
+            Some(Arc::new(Segment::from_fd(fd, size, lender)?))
         }
     };
     Ok(Payload {
@@ -236,9 +276,9 @@ pub fn task_spec_to_wire(spec: &TaskSpec, fds: &mut FrameFds) -> Result<pb::Task
     })
 }
 
-pub fn task_spec_from_wire(
+pub fn task_spec_from_wire<I: Iterator<Item = OwnedFd>>(
     spec: pb::TaskSpec,
-    fds: &mut impl Iterator<Item = OwnedFd>,
+    incoming: &mut Incoming<'_, I>,
 ) -> Result<TaskSpec> {
     let options = TaskOptions {
         function_id: function_id(&spec.function_id)?,
@@ -265,7 +305,7 @@ pub fn task_spec_from_wire(
         task_id: task_id(&spec.task_id)?,
         kind,
         options: Arc::new(options),
-        args: payload_from_wire(spec.args.unwrap_or_default(), fds)?,
+        args: payload_from_wire(spec.args.unwrap_or_default(), incoming)?,
         arg_refs: object_ids(&spec.arg_refs)?,
     })
 }
@@ -351,7 +391,7 @@ mod tests {
         };
         let mut fds = FrameFds::new();
         let wire = task_spec_to_wire(&spec, &mut fds).unwrap();
-        let back = task_spec_from_wire(wire, &mut fds.into_iter()).unwrap();
+        let back = task_spec_from_wire(wire, &mut Incoming::fds(&mut fds.into_iter())).unwrap();
         assert_eq!(back.task_id, spec.task_id);
         assert_eq!(back.args, spec.args);
         assert_eq!(back.arg_refs, spec.arg_refs);
@@ -402,7 +442,7 @@ mod tests {
         let mut fds = FrameFds::new();
         let wire = payload_to_wire(&payload, &mut fds).unwrap();
         assert!(fds.is_empty());
-        let back = payload_from_wire(wire, &mut no_fds()).unwrap();
+        let back = payload_from_wire(wire, &mut Incoming::fds(&mut no_fds())).unwrap();
         assert_eq!(back, payload);
     }
 
@@ -416,9 +456,65 @@ mod tests {
         let mut fds = FrameFds::new();
         let wire = payload_to_wire(&payload, &mut fds).unwrap();
         assert_eq!((wire.shared_size, fds.len()), (4096, 1));
-        let back = payload_from_wire(wire.clone(), &mut fds.into_iter()).unwrap();
+        let back = payload_from_wire(wire.clone(), &mut Incoming::fds(&mut fds.into_iter()));
+        let back = back.unwrap();
         assert_eq!(back.shared_size(), 4096);
         assert_eq!(back.nested, payload.nested);
-        assert!(payload_from_wire(wire, &mut no_fds()).is_err());
+        assert!(payload_from_wire(wire, &mut Incoming::fds(&mut no_fds())).is_err());
+    }
+
+    /// Records what the node says of the segments lent to it.
+    #[derive(Default)]
+    struct Returns(parking_lot::Mutex<Vec<(u64, bool)>>);
+
+    impl SegmentOwner for Returns {
+        fn segment_returned(&self, loan: u64, reusable: bool) {
+            self.0.lock().push((loan, reusable));
+        }
+    }
+
+    fn lent_copy(owner: &Arc<Returns>, wire: pb::Payload, fd: OwnedFd) -> Payload {
+        let owner: Weak<dyn SegmentOwner> = Arc::downgrade(owner) as Weak<dyn SegmentOwner>;
+        let mut fds = std::iter::once(fd);
+        let mut incoming = Incoming {
+            fds: &mut fds,
+            lender: Some(&owner),
+        };
+        payload_from_wire(wire, &mut incoming).unwrap()
+    }
+
+    #[test]
+    fn a_lent_segment_is_returned_to_its_owner_when_the_receiver_drops_it() {
+        crate::shm_pool::enable();
+        let segment = Arc::new(Segment::create(8192).unwrap());
+        segment.write_parts(&[(0, b"lent")]).unwrap();
+        let mut fds = FrameFds::new();
+        let wire = payload_to_node(&Payload::shared(segment.clone()), &mut fds).unwrap();
+        assert_ne!(wire.loan, 0);
+        let owner = Arc::new(Returns::default());
+        let received = lent_copy(&owner, wire.clone(), fds.pop().unwrap());
+        assert!(owner.0.lock().is_empty());
+        drop(received);
+        assert_eq!(*owner.0.lock(), vec![(wire.loan, true)]);
+
+        // Lending the same segment twice retires it: neither loan may be reused.
+        let mut fds = FrameFds::new();
+        let again = payload_to_node(&Payload::shared(segment), &mut fds).unwrap();
+        assert_eq!(again.loan, 0);
+    }
+
+    #[test]
+    fn a_lent_segment_that_went_to_a_reader_is_released_not_reused() {
+        crate::shm_pool::enable();
+        let segment = Arc::new(Segment::create(12288).unwrap());
+        segment.write_parts(&[(0, b"lent")]).unwrap();
+        let mut fds = FrameFds::new();
+        let wire = payload_to_node(&Payload::shared(segment), &mut fds).unwrap();
+        let owner = Arc::new(Returns::default());
+        let received = lent_copy(&owner, wire.clone(), fds.pop().unwrap());
+        let mut to_reader = FrameFds::new();
+        payload_to_wire(&received, &mut to_reader).unwrap();
+        drop(received);
+        assert_eq!(*owner.0.lock(), vec![(wire.loan, false)]);
     }
 }

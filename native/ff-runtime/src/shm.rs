@@ -5,10 +5,15 @@
 //! duplicates to readers, who map it. The kernel frees the memory once the last descriptor is
 //! closed and the last mapping is gone, so a reader's mapping stays valid after the object is
 //! freed, and nothing outlives the processes that used it.
+//!
+//! A segment whose memory no other process can still see may be written again (see
+//! [`shm_pool`](crate::shm_pool)): one the driver made and kept, or one a worker *lent* the
+//! node, which the node returns once it has closed its descriptor (a [`Lender`] is told).
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Weak;
 
 use ff_core::object::SharedSegment;
 use memmap2::MmapMut;
@@ -30,10 +35,37 @@ pub(crate) struct Backing {
 pub struct Segment {
     backing: Option<Backing>,
     len: u64,
-    /// Made by this process (not received from another), so it may be recycled.
-    own: bool,
-    /// A descriptor of it went to another process, or it was spilled: never recycle it.
+    origin: Origin,
+    /// A descriptor of it went to another process (not on loan), or it was spilled: never
+    /// recycle it.
     retired: AtomicBool,
+}
+
+#[derive(Debug)]
+enum Origin {
+    /// Made by this process, so it may be recycled here. `loan` is nonzero once its
+    /// descriptor went to the node on loan ([`SharedSegment::lend`]).
+    Own { loan: AtomicU64 },
+    /// Received from another process, which is told when it is dropped if it lent it.
+    Received { lender: Option<Lender> },
+}
+
+/// The process that lent the node a segment, to be told when the node has closed it.
+pub trait SegmentOwner: Send + Sync {
+    /// `reusable`: no other process got the memory, so the owner may write into it again.
+    fn segment_returned(&self, loan: u64, reusable: bool);
+}
+
+/// Who lent a received segment, and the loan's token.
+pub struct Lender {
+    pub owner: Weak<dyn SegmentOwner>,
+    pub loan: u64,
+}
+
+impl std::fmt::Debug for Lender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Lender(loan {})", self.loan)
+    }
 }
 
 impl Segment {
@@ -56,13 +88,16 @@ impl Segment {
         Ok(Self {
             backing: Some(backing),
             len,
-            own: true,
+            origin: Origin::Own {
+                loan: AtomicU64::new(0),
+            },
             retired: AtomicBool::new(false),
         })
     }
 
     /// A segment received from another process. Its size is checked against the file's.
-    pub fn from_fd(fd: OwnedFd, len: u64) -> Result<Self> {
+    /// `lender` is told when it is dropped, if the sender lent it.
+    pub fn from_fd(fd: OwnedFd, len: u64, lender: Option<Lender>) -> Result<Self> {
         let actual = nix::sys::stat::fstat(&fd).map_err(shm_error)?.st_size;
         if u64::try_from(actual).ok() != Some(len) {
             return Err(RuntimeError::Protocol(format!(
@@ -75,7 +110,7 @@ impl Segment {
                 map: Mutex::new(None),
             }),
             len,
-            own: false,
+            origin: Origin::Received { lender },
             retired: AtomicBool::new(false),
         })
     }
@@ -165,17 +200,60 @@ impl SharedSegment for Segment {
     fn retire(&self) {
         self.retired.store(true, Ordering::Release);
     }
+
+    /// Lends a segment this process wrote, when it recycles segments; a segment lent once
+    /// already is retired instead (two loans could not both be returned before reuse).
+    fn lend(&self) -> u64 {
+        let Origin::Own { loan } = &self.origin else {
+            self.retire();
+            return 0;
+        };
+        let written = self.backing().map.lock().is_some();
+        let token = match shm_pool::loan_token() {
+            Some(token) if written && !self.retired.load(Ordering::Acquire) => token,
+            _ => {
+                self.retire();
+                return 0;
+            }
+        };
+        if loan
+            .compare_exchange(0, token, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            self.retire();
+            return 0;
+        }
+        token
+    }
 }
 
-/// The last reference is gone: no process but this one ever had the memory (or it was
-/// retired), and here nothing maps it but the writer's own mapping, so it can be recycled.
+/// The last reference here is gone. A segment this process made is recycled if no other
+/// process can see its memory: at once if it never left the process, once the node returns
+/// it if it is on loan. A lent segment received from a worker tells that worker.
 impl Drop for Segment {
     fn drop(&mut self) {
         let Some(backing) = self.backing.take() else {
             return;
         };
-        if self.own && !self.retired.load(Ordering::Acquire) && backing.map.lock().is_some() {
-            shm_pool::give(backing, self.len);
+        let reusable = !self.retired.load(Ordering::Acquire);
+        match &self.origin {
+            Origin::Own { loan } => {
+                let reusable = reusable && backing.map.lock().is_some();
+                match loan.load(Ordering::Acquire) {
+                    0 if reusable => shm_pool::give(backing, self.len),
+                    0 => {}
+                    token => shm_pool::park(token, reusable.then_some(backing), self.len),
+                }
+            }
+            Origin::Received {
+                lender: Some(lender),
+            } => {
+                drop(backing); // closed before the owner may write into the memory again
+                if let Some(owner) = lender.owner.upgrade() {
+                    owner.segment_returned(lender.loan, reusable);
+                }
+            }
+            Origin::Received { lender: None } => {}
         }
     }
 }
@@ -252,7 +330,7 @@ mod tests {
     #[test]
     fn a_received_segment_must_have_the_announced_size() {
         let segment = Segment::create(10).unwrap();
-        assert!(Segment::from_fd(segment.duplicate_fd().unwrap(), 10).is_ok());
-        assert!(Segment::from_fd(segment.duplicate_fd().unwrap(), 11).is_err());
+        assert!(Segment::from_fd(segment.duplicate_fd().unwrap(), 10, None).is_ok());
+        assert!(Segment::from_fd(segment.duplicate_fd().unwrap(), 11, None).is_err());
     }
 }

@@ -33,6 +33,7 @@ use crate::error::{Refusal, Result, RuntimeError};
 use crate::fd_passing::{recv_with_fds, send_with_fds, ReceivedFds};
 use crate::frame::{self, FrameDecoder};
 use crate::local_refs::{LocalRefs, RefSink};
+use crate::shm_pool;
 
 /// What the node asks of the worker's main thread.
 #[derive(Debug)]
@@ -136,7 +137,7 @@ impl WorkerClient {
         };
         stream.write_all(&frame::encode(&hello))?;
         let mut reader = BlockingReader::new(stream.try_clone()?);
-        let welcome = match reader.next()?.and_then(|(m, _)| m.msg) {
+        let welcome = match reader.next(&mut || {})?.and_then(|(m, _)| m.msg) {
             Some(pb::to_worker::Msg::Welcome(welcome)) => welcome,
             _ => {
                 return Err(RuntimeError::Protocol(
@@ -144,6 +145,7 @@ impl WorkerClient {
                 ))
             }
         };
+        shm_pool::enable(); // lent segments come back from the node to be written again
         let info = SessionInfo {
             node_id: NodeId::from_bytes(&welcome.node_id).map_err(RuntimeError::from)?,
             job_id: JobId::from_bytes(&welcome.job_id).map_err(RuntimeError::from)?,
@@ -220,7 +222,7 @@ impl WorkerClient {
         let mut fds = FrameFds::new();
         let returns = returns
             .iter()
-            .map(|payload| convert::payload_to_wire(payload, &mut fds))
+            .map(|payload| convert::payload_to_node(payload, &mut fds))
             .collect::<Result<_>>()?;
         let done = pb::TaskDone {
             task_id: Bytes::copy_from_slice(task.as_bytes()),
@@ -449,7 +451,7 @@ impl Client for WorkerClient {
         let item = pb::StreamItem {
             task_id: Bytes::copy_from_slice(task.as_bytes()),
             index,
-            payload: Some(convert::payload_to_wire(&payload, &mut fds)?),
+            payload: Some(convert::payload_to_node(&payload, &mut fds)?),
         };
         self.send_with_fds(pb::to_node::Msg::StreamItem(item), fds)
     }
@@ -465,7 +467,7 @@ impl Client for WorkerClient {
     fn put(&self, id: ObjectId, payload: Payload) -> Result<()> {
         let mut fds = FrameFds::new();
         let object_id = Bytes::copy_from_slice(id.as_bytes());
-        let payload = Some(convert::payload_to_wire(&payload, &mut fds)?);
+        let payload = Some(convert::payload_to_node(&payload, &mut fds)?);
         if fds.is_empty() {
             let put = pb::PutObject {
                 object_id,
@@ -514,10 +516,11 @@ impl Client for WorkerClient {
             return Ok(GetOutcome::TimedOut);
         }
         let mut fds = fds.into_iter();
+        let mut incoming = convert::Incoming::fds(&mut fds);
         let values: Vec<StoredObject> = reply
             .payloads
             .into_iter()
-            .map(|p| convert::payload_from_wire(p, &mut fds).map(Arc::new))
+            .map(|p| convert::payload_from_wire(p, &mut incoming).map(Arc::new))
             .collect::<Result<_>>()?;
         if values.len() == 1 && values[0].is_error() {
             return Ok(GetOutcome::Failed(
@@ -591,15 +594,24 @@ impl BlockingReader {
         }
     }
 
-    /// The next message and its descriptors, or None at end-of-file.
-    fn next(&mut self) -> Result<Option<(pb::ToWorker, FrameFds)>> {
+    /// The next message and its descriptors, or None at end-of-file. With a read timeout
+    /// set on the socket, `on_idle` runs each time one passes with nothing to read.
+    fn next(&mut self, on_idle: &mut dyn FnMut()) -> Result<Option<(pb::ToWorker, FrameFds)>> {
         loop {
             if let Some(message) = self.decoder.next::<pb::ToWorker>(&mut self.buffer)? {
                 let fds = self.fds.take(message.fd_count)?;
                 return Ok(Some((message, fds)));
             }
             let mut chunk = [0u8; 64 * 1024];
-            let read = recv_with_fds(self.stream.as_raw_fd(), &mut chunk, &mut self.fds)?;
+            let read = match recv_with_fds(self.stream.as_raw_fd(), &mut chunk, &mut self.fds) {
+                Ok(read) => read,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    on_idle();
+                    continue;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
             if read == 0 {
                 return Ok(None);
             }
@@ -608,14 +620,46 @@ impl BlockingReader {
     }
 }
 
+/// How often the I/O thread gives idle recycled segments back to the OS.
+const TRIM_EVERY: Duration = Duration::from_millis(500);
+
+/// Gives back what the segment pool holds unused, at most every [`TRIM_EVERY`].
+struct PoolTrimmer {
+    last: std::time::Instant,
+}
+
+impl PoolTrimmer {
+    fn maybe_trim(&mut self) {
+        let now = std::time::Instant::now();
+        if now.duration_since(self.last) >= TRIM_EVERY {
+            self.last = now;
+            shm_pool::trim(now);
+        }
+    }
+}
+
 fn read_loop(mut reader: BlockingReader, tasks: Sender<Incoming>, replies: Replies) {
     use pb::to_worker::Msg;
+    let mut trimmer = PoolTrimmer {
+        last: std::time::Instant::now(),
+    };
+    // Wake up now and then when idle, to give unused recycled segments back.
+    let _ = reader.stream.set_read_timeout(Some(TRIM_EVERY));
     loop {
-        let (message, fds) = match reader.next() {
+        let (message, fds) = match reader.next(&mut || trimmer.maybe_trim()) {
             Ok(Some(received)) => received,
             Ok(None) | Err(_) => break,
         };
+        trimmer.maybe_trim();
         match message.msg {
+            Some(Msg::SegmentsReturned(returned)) => {
+                for loan in returned.reusable {
+                    shm_pool::returned(loan, true);
+                }
+                for loan in returned.released {
+                    shm_pool::returned(loan, false);
+                }
+            }
             Some(Msg::Execute(task)) => {
                 let _ = tasks.send(Incoming::Execute(Box::new(task), fds));
             }

@@ -2,7 +2,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -20,6 +20,7 @@ use crate::convert::{self, FrameFds};
 use crate::error::{Result, RuntimeError};
 use crate::fd_passing::{recv_with_fds, ReceivedFds};
 use crate::frame::FrameDecoder;
+use crate::shm::SegmentOwner;
 
 pub async fn accept_loop(shared: Arc<NodeShared>, listener: UnixListener) {
     loop {
@@ -112,6 +113,7 @@ async fn serve(shared: Arc<NodeShared>, stream: Arc<UnixStream>) {
         shared: shared.clone(),
         worker,
         client,
+        lender: Arc::downgrade(&link) as Weak<dyn SegmentOwner>,
         link: link.clone(),
     };
     let outcome = session.handle_all(rest);
@@ -150,6 +152,8 @@ struct Session {
     worker: WorkerId,
     client: ClientId,
     link: Arc<WorkerLink>,
+    /// The worker, as the owner of the segments it lends the node.
+    lender: Weak<dyn SegmentOwner>,
 }
 
 impl Session {
@@ -166,14 +170,23 @@ impl Session {
     fn handle_all(&self, batch: Vec<Received>) -> Result<()> {
         for (message, fds) in batch {
             if let Some(msg) = message.msg {
-                self.handle(msg, &mut fds.into_iter())?;
+                let mut fds = fds.into_iter();
+                let mut incoming = convert::Incoming {
+                    fds: &mut fds,
+                    lender: Some(&self.lender),
+                };
+                self.handle(msg, &mut incoming)?;
             }
         }
         Ok(())
     }
 
     /// Handles one message; `fds` are its descriptors, for its shared payloads in order.
-    fn handle(&self, msg: pb::to_node::Msg, fds: &mut impl Iterator<Item = OwnedFd>) -> Result<()> {
+    fn handle<I: Iterator<Item = OwnedFd>>(
+        &self,
+        msg: pb::to_node::Msg,
+        fds: &mut convert::Incoming<'_, I>,
+    ) -> Result<()> {
         use pb::to_node::Msg;
         let (worker, client) = (self.worker, self.client);
         match msg {

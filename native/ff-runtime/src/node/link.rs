@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 
 use crate::fd_passing::send_with_fds;
 use crate::frame;
+use crate::shm::SegmentOwner;
 
 #[derive(Default)]
 struct Outbox {
@@ -158,5 +159,21 @@ impl WorkerLink {
         } else {
             Err(io::Error::last_os_error())
         }
+    }
+}
+
+/// The node returns a worker's lent segments over its link.
+impl SegmentOwner for WorkerLink {
+    fn segment_returned(&self, loan: u64, reusable: bool) {
+        let (reusable, released) = match reusable {
+            true => (vec![loan], Vec::new()),
+            false => (Vec::new(), vec![loan]),
+        };
+        self.send(&ff_proto::ToWorker {
+            fd_count: 0,
+            msg: Some(ff_proto::to_worker::Msg::SegmentsReturned(
+                ff_proto::SegmentsReturned { reusable, released },
+            )),
+        });
     }
 }
