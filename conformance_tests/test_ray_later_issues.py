@@ -2,10 +2,8 @@
 fusion-flow until their issue lands (see the `later` marker in conftest.py).
 """
 
-import time
-
 import pytest
-from conformance_helpers import Gate, wait_for_path
+from conformance_helpers import wait_for_path
 
 INIT_KWARGS = dict(num_cpus=2)
 
@@ -16,19 +14,6 @@ def held(gate_path):
 
 
 # ----------------------------------------------------------------- issue 5
-
-
-@pytest.mark.later(5)
-def test_cancel_a_running_task(ray, tmp_path):
-    gate = Gate(tmp_path)
-    ref = ray.remote(held).remote(gate.path)
-    time.sleep(0.5)
-    ray.cancel(ref)
-    try:
-        with pytest.raises(ray.exceptions.TaskCancelledError):
-            ray.get(ref, timeout=60)
-    finally:
-        gate.open()
 
 
 def test_streaming_generator(ray):

@@ -15,11 +15,12 @@ import pickle
 import queue
 import sys
 import threading
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional
 
 from fusion_flow import _native, _runtime, _serialization
-from fusion_flow._task_errors import describe_creation_failure
+from fusion_flow._task_errors import describe_creation_failure, dumps_system_error
 from fusion_flow._worker import _ArgumentFailed
+from fusion_flow.ray_compat.exceptions import TaskCancelledError
 
 DEFAULT_GROUP = ""
 
@@ -119,6 +120,30 @@ class ActorHost:
         else:
             self._run(call)
 
+    # ------------------------------------------------------------------ cancellation
+
+    def cancel(self, task_id: bytes) -> None:
+        """``ray.cancel`` reached a call (on the I/O thread). A running async call's coroutine
+        is cancelled in its loop; any other call sees the flag when it starts (and never
+        runs) or when it ends (and reports the cancellation instead of its result), as in
+        Ray, where a running sync call is not interrupted."""
+        for feed in self._loops.values():
+            feed.cancel(task_id)
+
+    def _cancelled_before_start(self, call: _native.TaskCall) -> bool:
+        """Fails a call that was cancelled before it ran; True if it was."""
+        if not self.native.is_cancelled(call.task_id):
+            return False
+        message = (
+            f"The task {call.task_id_hex()} is canceled from an actor "
+            f"{self.actor_id.hex()} before it executes."
+        )
+        self._send_cancelled(call, TaskCancelledError(error_message=message))
+        return True
+
+    def _send_cancelled(self, call: _native.TaskCall, error: BaseException) -> None:
+        self.native.task_failed(call.task_id, dumps_system_error(error), False)
+
     def _method_group(self, name: str) -> Optional[str]:
         info = self.descriptor.methods.get(name)
         return info.concurrency_group if info is not None else None
@@ -127,6 +152,8 @@ class ActorHost:
         try:
             if call.method == "__ray_terminate__":
                 self._terminate(call)
+                return
+            if self._cancelled_before_start(call):
                 return
             method = getattr(self.instance, call.method)
             if call.streaming:
@@ -141,7 +168,11 @@ class ActorHost:
             if call.method == "__ray_terminate__":
                 self._terminate(call)
                 return
+            if self._cancelled_before_start(call):
+                return
             async with semaphore:
+                if self._cancelled_before_start(call):
+                    return
                 method = getattr(self.instance, call.method)
                 result_box: list = []
                 token = self.runtime.enter_task(self.executor.task_context(call, call.method))
@@ -157,10 +188,16 @@ class ActorHost:
                         result = await result
                     result_box.append(result)
                 except BaseException as error:
-                    self._report_failure(call, error)
+                    if self.native.is_cancelled(call.task_id):
+                        self._report_async_cancel(call, error)
+                    else:
+                        self._report_failure(call, error)
                     return
                 finally:
                     self.runtime.leave_task(token)
+                if self.native.is_cancelled(call.task_id):
+                    self._report_async_cancel(call, None)
+                    return
                 self._report_result(call, result_box[0])
         finally:
             self._finished()
@@ -177,7 +214,20 @@ class ActorHost:
             self.runtime.leave_task(token)
         self._report_result(call, result)
 
+    def _report_async_cancel(self, call: _native.TaskCall, error: Optional[BaseException]) -> None:
+        """A cancelled async call fails with TaskCancelledError raised from what its coroutine
+        ended with, whether it let CancelledError through or not (as on Ray)."""
+        try:
+            raise TaskCancelledError(call.task_id_hex()) from error
+        except TaskCancelledError as cancelled:
+            name = f"{self.descriptor.module}.{self.descriptor.class_name}.{call.method}"
+            self.executor.report_error(call, name, cancelled, actor_repr=_safe_repr(self.instance))
+
     def _report_result(self, call: _native.TaskCall, result: Any) -> None:
+        if self.native.is_cancelled(call.task_id):
+            # Cancelled while it ran: it finished, but its caller sees the cancellation.
+            self._send_cancelled(call, _cancelled_while_running(call))
+            return
         try:
             returns = [_serialization.dumps(v) for v in self.executor.split(result, call)]
         except BaseException as error:
@@ -191,6 +241,9 @@ class ActorHost:
             return
         if isinstance(error, _ArgumentFailed):
             self.native.task_failed(call.task_id, error.payload, False)
+            return
+        if self.native.is_cancelled(call.task_id):
+            self._send_cancelled(call, _cancelled_while_running(call))
             return
         name = f"{self.descriptor.module}.{self.descriptor.class_name}.{call.method}"
         self.executor.report_error(call, name, error, actor_repr=_safe_repr(self.instance))
@@ -262,7 +315,8 @@ class _LoopFeed:
         self._start = start
         self._calls: List[_native.TaskCall] = []
         self._lock = threading.Lock()
-        self._running: Set[asyncio.Task[Any]] = set()  # the loop keeps only weak refs
+        # Running calls by task id (the loop keeps only weak refs to its tasks).
+        self._running: Dict[bytes, asyncio.Task[Any]] = {}
 
     def submit(self, call: _native.TaskCall) -> None:
         with self._lock:
@@ -276,8 +330,17 @@ class _LoopFeed:
             calls, self._calls = self._calls, []
         for call in calls:
             task = self._loop.create_task(self._start(call))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            self._running[call.task_id] = task
+            task.add_done_callback(lambda _, key=call.task_id: self._running.pop(key, None))
+
+    def cancel(self, task_id: bytes) -> None:
+        """Cancels the call's coroutine, if it runs on this loop (any thread may call this)."""
+        self._loop.call_soon_threadsafe(self._cancel, task_id)
+
+    def _cancel(self, task_id: bytes) -> None:
+        task = self._running.get(task_id)
+        if task is not None:
+            task.cancel()
 
 
 async def _make_semaphore(size: int) -> asyncio.Semaphore:
@@ -289,3 +352,9 @@ def _safe_repr(instance: Any) -> Optional[str]:
         return repr(instance)
     except Exception:
         return None
+
+
+def _cancelled_while_running(call: _native.TaskCall) -> BaseException:
+    """What a sync or threaded call that ``ray.cancel`` reached while it ran reports (Ray's
+    wording, without the trailing space its task_id form adds)."""
+    return TaskCancelledError(error_message=f"Task: {call.task_id_hex()} was cancelled.")

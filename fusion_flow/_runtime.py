@@ -49,6 +49,7 @@ class TaskContext:
     assigned: Dict[str, float]
     gpu_ids: List[int]
     attempt: int
+    binary: bytes = b""  # the task id's bytes: the parent of the tasks this one submits
 
 
 @dataclass
@@ -104,6 +105,11 @@ class Runtime:
     @property
     def current_task(self) -> Optional[TaskContext]:
         return self._task.get()
+
+    def parent_task(self) -> Optional[bytes]:
+        """The id of the task this thread or coroutine runs, for the calls it submits."""
+        task = self._task.get()
+        return task.binary if task is not None else None
 
     def enter_task(self, task: TaskContext) -> contextvars.Token:
         return self._task.set(task)

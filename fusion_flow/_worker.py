@@ -7,8 +7,10 @@ hosts an actor, that actor's calls (see ``_actor_host``).
 
 from __future__ import annotations
 
+import _thread
 import inspect
 import os
+import signal
 import sys
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -34,6 +36,24 @@ class Executor:
         self.ip = node_ip_address()
         self.announced_name: Optional[str] = None
         self.actor: Any = None  # the ActorHost, once this worker hosts an actor
+        # The plain task running on the main thread: ray.cancel interrupts only that one.
+        self.running_task: Optional[bytes] = None
+        signal.signal(signal.SIGINT, self._interrupted)
+        self.native.on_cancel(self._cancel_requested)
+
+    def _cancel_requested(self, task_id: bytes) -> None:
+        """``ray.cancel`` reached a call in hand (runs on the I/O thread, with the GIL)."""
+        if self.actor is not None:
+            self.actor.cancel(task_id)
+        elif task_id == self.running_task:
+            # As Ray does: KeyboardInterrupt at the task's next bytecode (a C call such as
+            # time.sleep finishes first). The handler below checks it is still that task.
+            _thread.interrupt_main()
+
+    def _interrupted(self, signum: int, frame: Any) -> None:
+        task = self.running_task
+        if task is not None and self.native.is_cancelled(task):
+            raise KeyboardInterrupt
 
     def serve(self) -> None:
         while True:
@@ -50,6 +70,13 @@ class Executor:
     # ------------------------------------------------------------------ plain tasks
 
     def run(self, call: _native.TaskCall) -> None:
+        self.running_task = call.task_id
+        try:
+            self._run(call)
+        finally:
+            self.running_task = None
+
+    def _run(self, call: _native.TaskCall) -> None:
         self.announce(call.name)
         function: Any = None
         try:
@@ -68,6 +95,7 @@ class Executor:
                 del result
             finally:
                 self.runtime.leave_task(token)
+                self.running_task = None  # what is left (sending the result) is not the task's
         except _ArgumentFailed as failed:
             self.native.task_failed(call.task_id, failed.payload, False)
         except SystemExit:
@@ -126,6 +154,7 @@ class Executor:
             assigned=assigned,
             gpu_ids=gpu_ids,
             attempt=call.attempt,
+            binary=call.task_id,
         )
 
     def announce(self, name: str) -> None:
@@ -230,7 +259,7 @@ class Executor:
             pid=self.pid,
             ip=self.ip,
             proctitle=proctitle or f"ray::{call.name}",
-            task_id=call.task_id_hex(),
+            task_id=f"TaskID({call.task_id_hex()})",
             actor_repr=actor_repr,
             actor_id=actor.actor_id if actor is not None else None,
         )

@@ -43,10 +43,3 @@ def test_actor_generator_backpressure_names_the_option():
         Source.options(_actor_generator_backpressure_num_objects=4).remote()
     items = Source.remote().items.options(num_returns="streaming").remote(2)
     assert [ray.get(ref) for ref in items] == [0, 1]
-
-
-def test_cancel_names_the_feature():
-    ref = ray.put(1)
-    with pytest.raises(Unsupported, match=r"ray\.cancel"):
-        ray.cancel(ref)
-    assert ray.get(ref) == 1

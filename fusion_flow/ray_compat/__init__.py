@@ -5,8 +5,8 @@ This module only re-exports; each name lives in the module of its job.
 
 from fusion_flow.ray_compat import actor, exceptions, util
 from fusion_flow.ray_compat._decorators import remote
-from fusion_flow.ray_compat._later import cancel
 from fusion_flow.ray_compat.actor import method
+from fusion_flow.ray_compat.cancellation import cancel
 from fusion_flow.ray_compat.cluster import (
     available_resources,
     cluster_resources,

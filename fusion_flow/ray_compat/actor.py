@@ -490,6 +490,7 @@ class ActorMethod:
                 method=self._name,
                 concurrency_group=self._option("concurrency_group"),
                 confirm=descriptor.max_pending_calls >= 0,
+                parent=runtime.parent_task(),
             )
         except _native.PendingCallsLimitError:
             raise exceptions.PendingCallsLimitExceeded(

@@ -73,7 +73,7 @@ class _Submitter:
             data, nested, ref_args = _serialization.pack_args(args, kwargs)
         except Exception as error:
             raise self.owner._serialization_error(args, kwargs, error) from error
-        refs = runtime.native.submit(template, data, nested, ref_args)
+        refs = runtime.native.submit(template, data, nested, ref_args, parent=runtime.parent_task())
         if self.streaming:
             return ObjectRefGenerator(refs[0])
         if self.num_returns == 1:
@@ -131,6 +131,11 @@ class RemoteFunction:
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         raise Unsupported("Ray DAGs (.bind())")
+
+    def __reduce__(self) -> tuple:
+        # A task that calls this function pickles it; its caches (the session's template
+        # among them) stay here, and the copy builds its own in the process that uses it.
+        return (RemoteFunction, (self._function, self._default_options))
 
     def _exported(self) -> Tuple[bytes, bytes]:
         """(function id, pickled function): pickled once per definition."""

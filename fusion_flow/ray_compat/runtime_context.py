@@ -131,7 +131,17 @@ class RuntimeContext:
         return {}
 
     def is_canceled(self) -> bool:
-        return False
+        """Whether ``ray.cancel`` reached the task or actor call running here."""
+        runtime = self._runtime
+        if runtime.is_driver:
+            raise RuntimeError(
+                "This method is only available when the process is a worker. Current mode: 0"
+            )
+        actor = runtime.current_actor
+        if actor is not None and actor.is_async:
+            raise RuntimeError("This method is not supported in an async actor.")
+        task = runtime.current_task
+        return task is not None and runtime.native.is_cancelled(task.binary)
 
 
 def get_runtime_context() -> RuntimeContext:

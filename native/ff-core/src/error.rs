@@ -35,4 +35,6 @@ pub enum CoreError {
     UnknownActor(ActorId),
     #[error("the actor was not running call {0}")]
     UnknownActorCall(TaskId),
+    #[error("force=True is not supported for actor tasks.")]
+    ForceCancelActorTask,
 }

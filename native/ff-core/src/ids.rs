@@ -153,35 +153,69 @@ impl ObjectId {
     }
 }
 
-/// Makes task ids that are unique across processes without coordination: an 8-byte counter,
-/// a 12-byte random prefix drawn once per generator, and the job id.
+/// Makes task ids as Ray lays them out: 8 unique bytes, then the actor id for an actor call
+/// (16 bytes, ending with the job id) or twelve 0xff bytes and the job id for any other task.
+/// The unique bytes are a counter mixed with a salt drawn once per generator, so ids never
+/// repeat within a process, and across processes only with odds of about n²/2⁶⁴ (as in Ray).
 #[derive(Debug)]
 pub struct TaskIdGenerator {
-    prefix: [u8; 12],
+    salt: u64,
     job: JobId,
     counter: AtomicU64,
 }
 
+/// What fills the actor part of a task id that belongs to no actor.
+const NO_ACTOR: [u8; 12] = [0xff; 12];
+
 impl TaskIdGenerator {
     pub fn new(job: JobId) -> Self {
         Self {
-            prefix: rand::random(),
+            salt: rand::random(),
             job,
             counter: AtomicU64::new(1),
         }
     }
 
+    fn unique(&self) -> [u8; 8] {
+        loop {
+            let n = self.counter.fetch_add(1, Ordering::Relaxed) ^ self.salt;
+            if n != u64::MAX {
+                return n.to_le_bytes(); // all 0xff is the prefix of actor creation tasks
+            }
+        }
+    }
+
+    /// A task that is not an actor method call.
     pub fn next(&self) -> TaskId {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let mut bytes = [0u8; 24];
-        bytes[..8].copy_from_slice(&n.to_le_bytes());
-        bytes[8..20].copy_from_slice(&self.prefix);
+        bytes[..8].copy_from_slice(&self.unique());
+        bytes[8..20].copy_from_slice(&NO_ACTOR);
         bytes[20..].copy_from_slice(self.job.as_bytes());
+        TaskId(bytes)
+    }
+
+    /// A call of a method of `actor`.
+    pub fn next_for_actor(&self, actor: ActorId) -> TaskId {
+        let mut bytes = [0u8; 24];
+        bytes[..8].copy_from_slice(&self.unique());
+        bytes[8..].copy_from_slice(actor.as_bytes());
         TaskId(bytes)
     }
 
     pub fn job(&self) -> JobId {
         self.job
+    }
+}
+
+impl TaskId {
+    /// The actor whose method this task calls (None for other tasks and actor creations).
+    pub fn called_actor(&self) -> Option<ActorId> {
+        if self.0[8..20] == NO_ACTOR || self.0[..8] == [0xff; 8] {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&self.0[8..]);
+        Some(ActorId(bytes))
     }
 }
 
@@ -220,6 +254,22 @@ mod tests {
             actor.creation_task(),
             TaskIdGenerator::new(JobId::from_index(1)).next()
         );
+    }
+
+    #[test]
+    fn actor_calls_carry_their_actor_and_other_tasks_none() {
+        let job = JobId::from_index(1);
+        let ids = TaskIdGenerator::new(job);
+        let actor = ActorId::new(job);
+        let call = ids.next_for_actor(actor);
+        assert_eq!(call.called_actor(), Some(actor));
+        assert_eq!(ids.next().called_actor(), None);
+        assert_eq!(actor.creation_task().called_actor(), None);
+        assert!(ids
+            .next()
+            .hex()
+            .contains("ffffffffffffffffffffffff01000000"));
+        assert_ne!(ids.next_for_actor(actor), call);
     }
 
     #[test]

@@ -94,6 +94,8 @@ pub struct TaskSpec {
     pub args: Payload,
     /// Top-level ObjectRef arguments; the task runs once all of them have values.
     pub arg_refs: Vec<ObjectId>,
+    /// The task that submitted this one, if a task did (a recursive cancel follows it).
+    pub parent: Option<TaskId>,
 }
 
 impl TaskSpec {

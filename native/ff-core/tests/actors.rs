@@ -106,6 +106,7 @@ impl Harness {
             options: options("Counter", cpus(0.0), 0, 0),
             args: Payload::value(Bytes::new()),
             arg_refs: make.arg_refs.clone(),
+            parent: None,
         }
     }
 
@@ -132,7 +133,7 @@ impl Harness {
         retries: i32,
     ) -> (ObjectId, Result<(), CoreError>) {
         let spec = TaskSpec {
-            task_id: self.ids.next(),
+            task_id: self.ids.next_for_actor(actor),
             kind: TaskKind::ActorCall(ActorCall {
                 actor,
                 method: "incr".into(),
@@ -141,6 +142,7 @@ impl Harness {
             options: options("Counter.incr", ResourceSet::new(), 1, retries),
             args: Payload::value(Bytes::new()),
             arg_refs,
+            parent: None,
         };
         let result = spec.return_ids().next().unwrap();
         let outcome = self.node.submit(caller, spec, &mut self.actions);
@@ -241,6 +243,7 @@ fn a_default_actor_needs_a_node_with_a_cpu_but_holds_none() {
         options: f,
         args: Payload::value(Bytes::new()),
         arg_refs: vec![],
+        parent: None,
     };
     h.node
         .submit(ClientId::DRIVER, spec, &mut h.actions)
@@ -302,6 +305,7 @@ fn a_call_waiting_for_an_argument_holds_back_only_its_own_callers_later_calls() 
         options: f,
         args: Payload::value(Bytes::new()),
         arg_refs: vec![],
+        parent: None,
     };
     h.node
         .submit(ClientId::DRIVER, producer, &mut h.actions)

@@ -79,6 +79,7 @@ impl Harness {
             options: options.clone(),
             args: Payload::value(Bytes::new()),
             arg_refs,
+            parent: None,
         };
         let result = spec.return_ids().next().unwrap();
         self.node

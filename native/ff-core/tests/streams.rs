@@ -41,6 +41,7 @@ fn setup() -> (Node, Dispatch, ObjectId, Vec<Action>) {
         options,
         args: Payload::value(Bytes::new()),
         arg_refs: vec![],
+        parent: None,
     };
     let completion = spec.return_ids().next().unwrap();
     out.clear();

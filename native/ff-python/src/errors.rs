@@ -76,6 +76,10 @@ pub fn to_py(error: RuntimeError) -> PyErr {
             refusal: Refusal::ObjectStoreFull,
             message,
         } => StoreFullError::new_err(message),
+        RuntimeError::Refused {
+            refusal: Refusal::ForceCancelActorTask,
+            message,
+        } => pyo3::exceptions::PyValueError::new_err(message),
     }
 }
 

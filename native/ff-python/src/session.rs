@@ -173,7 +173,8 @@ impl Session {
     /// Submits a call of `template` (of a function, or with `actor_id` and `method` of an
     /// actor's method); returns one ObjectRef per return value. With `confirm` the node must
     /// accept the call first (it refuses calls past an actor's max_pending_calls).
-    #[pyo3(signature = (template, args, nested, arg_refs, actor_id=None, method=None, concurrency_group=None, confirm=false))]
+    /// `parent`: the id of the task this process is running that submits the call, if any.
+    #[pyo3(signature = (template, args, nested, arg_refs, actor_id=None, method=None, concurrency_group=None, confirm=false, parent=None))]
     #[allow(clippy::too_many_arguments)]
     fn submit(
         &self,
@@ -186,6 +187,7 @@ impl Session {
         method: Option<&str>,
         concurrency_group: Option<&str>,
         confirm: bool,
+        parent: Option<&[u8]>,
     ) -> PyResult<Py<PyList>> {
         let kind = match (actor_id, method) {
             (Some(actor), Some(method)) => TaskKind::ActorCall(ActorCall {
@@ -195,12 +197,21 @@ impl Session {
             }),
             _ => TaskKind::Function,
         };
+        let ids = self.client().task_ids();
+        let task_id = match &kind {
+            TaskKind::ActorCall(call) => ids.next_for_actor(call.actor),
+            _ => ids.next(),
+        };
         let spec = TaskSpec {
-            task_id: self.client().task_ids().next(),
+            task_id,
             kind,
             options: template.options.clone(),
             args: payload_of(args, nested.as_deref())?,
             arg_refs: ids_of(arg_refs)?,
+            parent: parent
+                .map(TaskId::from_bytes)
+                .transpose()
+                .map_err(value_error)?,
         };
         let returns: Vec<ObjectId> = spec.return_ids().collect();
         self.client().submit(spec, confirm).map_err(to_py)?;
@@ -257,6 +268,7 @@ impl Session {
             options: template.options.clone(),
             args: payload_of(args, nested.as_deref())?,
             arg_refs: ids_of(arg_refs)?,
+            parent: None,
         };
         let created = self
             .client()
@@ -311,6 +323,37 @@ impl Session {
     fn kill_actor(&self, actor_id: &[u8], no_restart: bool) -> PyResult<()> {
         let actor = ActorId::from_bytes(actor_id).map_err(value_error)?;
         self.client().kill_actor(actor, no_restart).map_err(to_py)
+    }
+
+    /// `ray.cancel` of the task that makes `object` (ValueError: force on an actor call).
+    fn cancel(&self, object: &ObjectRef, force: bool, recursive: bool) -> PyResult<()> {
+        self.client()
+            .cancel(object.id, force, recursive)
+            .map_err(to_py)
+    }
+
+    /// Whether `ray.cancel` reached `task_id`, a call this worker was handed (always False
+    /// in the driver, which runs no tasks).
+    fn is_cancelled(&self, task_id: &[u8]) -> PyResult<bool> {
+        let task = TaskId::from_bytes(task_id).map_err(value_error)?;
+        Ok(match &self.role {
+            Role::Worker(worker) => worker.is_cancelled(task),
+            Role::Driver(_) => false,
+        })
+    }
+
+    /// Worker: `callback(task_id)` runs on the I/O thread, with the GIL, each time
+    /// `ray.cancel` reaches a call this worker was handed.
+    fn on_cancel(&self, callback: Py<PyAny>) -> PyResult<()> {
+        self.worker()?.on_cancel(Box::new(move |task: TaskId| {
+            Python::attach(|py| {
+                let id = PyBytes::new(py, task.as_bytes());
+                if let Err(error) = callback.call1(py, (id,)) {
+                    error.print(py);
+                }
+            });
+        }));
+        Ok(())
     }
 
     /// The `index`-th item of the stream whose completion object `generator` refers to: a

@@ -71,6 +71,8 @@ pub trait Client: Send + Sync {
     /// Names of live named actors, of one namespace or (None) of all.
     fn named_actors(&self, namespace: Option<String>) -> Result<Vec<ActorName>>;
     fn kill_actor(&self, actor: ActorId, no_restart: bool) -> Result<()>;
+    /// `ray.cancel` of the task that makes `object` (refused: force on an actor call).
+    fn cancel(&self, object: ObjectId, force: bool, recursive: bool) -> Result<()>;
     /// The actor this process hosts is about to exit on purpose, asked by `call` if any.
     fn actor_exiting(&self, actor: ActorId, call: Option<TaskId>) -> Result<()>;
     /// Stores a value; this process then holds it.

@@ -273,6 +273,9 @@ pub fn task_spec_to_wire(spec: &TaskSpec, fds: &mut FrameFds) -> Result<pb::Task
             .collect(),
         kind: spec_kind_to_wire(&spec.kind),
         streaming: options.streaming,
+        parent_task_id: spec
+            .parent
+            .map_or_else(Bytes::new, |t| Bytes::copy_from_slice(t.as_bytes())),
     })
 }
 
@@ -307,6 +310,10 @@ pub fn task_spec_from_wire<I: Iterator<Item = OwnedFd>>(
         options: Arc::new(options),
         args: payload_from_wire(spec.args.unwrap_or_default(), incoming)?,
         arg_refs: object_ids(&spec.arg_refs)?,
+        parent: match spec.parent_task_id.is_empty() {
+            true => None,
+            false => Some(task_id(&spec.parent_task_id)?),
+        },
     })
 }
 
@@ -388,6 +395,7 @@ mod tests {
             }),
             args: Payload::value(&b"args"[..]).with_nested(vec![nested]),
             arg_refs: vec![arg],
+            parent: None,
         };
         let mut fds = FrameFds::new();
         let wire = task_spec_to_wire(&spec, &mut fds).unwrap();

@@ -8,6 +8,7 @@ pub enum Refusal {
     ActorNameTaken,
     PendingCallsLimitExceeded,
     ObjectStoreFull,
+    ForceCancelActorTask,
 }
 
 impl Refusal {
@@ -16,6 +17,7 @@ impl Refusal {
             Refusal::ActorNameTaken => "actor_name_taken",
             Refusal::PendingCallsLimitExceeded => "pending_calls_limit_exceeded",
             Refusal::ObjectStoreFull => "object_store_full",
+            Refusal::ForceCancelActorTask => "force_cancel_actor_task",
         }
     }
 
@@ -24,6 +26,7 @@ impl Refusal {
             "actor_name_taken" => Some(Refusal::ActorNameTaken),
             "pending_calls_limit_exceeded" => Some(Refusal::PendingCallsLimitExceeded),
             "object_store_full" => Some(Refusal::ObjectStoreFull),
+            "force_cancel_actor_task" => Some(Refusal::ForceCancelActorTask),
             _ => None,
         }
     }
@@ -55,6 +58,7 @@ impl From<CoreError> for RuntimeError {
             CoreError::ActorNameTaken { .. } => Refusal::ActorNameTaken,
             CoreError::PendingCallsLimitExceeded { .. } => Refusal::PendingCallsLimitExceeded,
             CoreError::ObjectStoreFull { .. } => Refusal::ObjectStoreFull,
+            CoreError::ForceCancelActorTask => Refusal::ForceCancelActorTask,
             _ => return RuntimeError::Core(error),
         };
         RuntimeError::Refused {

@@ -12,6 +12,7 @@ pub mod session_dir;
 pub mod shm;
 pub mod shm_pool;
 pub mod worker;
+pub mod worker_calls;
 
 pub use ff_core as core;
 pub use ff_proto as proto;

@@ -34,6 +34,7 @@ use crate::fd_passing::{recv_with_fds, send_with_fds, ReceivedFds};
 use crate::frame::{self, FrameDecoder};
 use crate::local_refs::{LocalRefs, RefSink};
 use crate::shm_pool;
+use crate::worker_calls::{CancelHook, WorkerCalls};
 
 /// What the node asks of the worker's main thread.
 #[derive(Debug)]
@@ -120,6 +121,7 @@ pub struct WorkerClient {
     incoming: Receiver<Incoming>,
     next_request: AtomicU64,
     registered_functions: Mutex<FxHashSet<FunctionId>>,
+    calls: Arc<WorkerCalls>,
 }
 
 impl WorkerClient {
@@ -162,9 +164,11 @@ impl WorkerClient {
         let replies: Replies = Arc::default();
         let (task_sender, incoming) = crossbeam_channel::unbounded();
         let thread_replies = replies.clone();
+        let calls = Arc::new(WorkerCalls::default());
+        let thread_calls = calls.clone();
         std::thread::Builder::new()
             .name("ff-worker-io".into())
-            .spawn(move || read_loop(reader, task_sender, thread_replies))?;
+            .spawn(move || read_loop(reader, task_sender, thread_replies, thread_calls))?;
         Ok(Arc::new(Self {
             ids: TaskIdGenerator::new(info.job_id),
             info,
@@ -174,6 +178,7 @@ impl WorkerClient {
             incoming,
             next_request: AtomicU64::new(1),
             registered_functions: Mutex::new(FxHashSet::default()),
+            calls,
         }))
     }
 
@@ -218,7 +223,18 @@ impl WorkerClient {
         }
     }
 
+    /// Whether `ray.cancel` reached `task`, a call this worker was handed.
+    pub fn is_cancelled(&self, task: TaskId) -> bool {
+        self.calls.is_cancelled(task)
+    }
+
+    /// Runs `hook` on the I/O thread each time `ray.cancel` reaches a call in hand.
+    pub fn on_cancel(&self, hook: CancelHook) {
+        self.calls.set_hook(hook);
+    }
+
     pub fn task_done(&self, task: TaskId, returns: Vec<Payload>, retryable: bool) -> Result<()> {
+        self.calls.finished(task);
         let mut fds = FrameFds::new();
         let returns = returns
             .iter()
@@ -456,6 +472,18 @@ impl Client for WorkerClient {
         self.send_with_fds(pb::to_node::Msg::StreamItem(item), fds)
     }
 
+    fn cancel(&self, object: ObjectId, force: bool, recursive: bool) -> Result<()> {
+        let reply = self.ask(|request_id| {
+            pb::to_node::Msg::Cancel(pb::CancelTask {
+                request_id,
+                object_id: Bytes::copy_from_slice(object.as_bytes()),
+                force,
+                recursive,
+            })
+        })?;
+        refusal(&reply)
+    }
+
     fn actor_exiting(&self, actor: ActorId, call: Option<TaskId>) -> Result<()> {
         self.send(pb::to_node::Msg::ActorExiting(pb::ActorExiting {
             actor_id: Bytes::copy_from_slice(actor.as_bytes()),
@@ -638,7 +666,12 @@ impl PoolTrimmer {
     }
 }
 
-fn read_loop(mut reader: BlockingReader, tasks: Sender<Incoming>, replies: Replies) {
+fn read_loop(
+    mut reader: BlockingReader,
+    tasks: Sender<Incoming>,
+    replies: Replies,
+    calls: Arc<WorkerCalls>,
+) {
     use pb::to_worker::Msg;
     let mut trimmer = PoolTrimmer {
         last: std::time::Instant::now(),
@@ -661,7 +694,15 @@ fn read_loop(mut reader: BlockingReader, tasks: Sender<Incoming>, replies: Repli
                 }
             }
             Some(Msg::Execute(task)) => {
+                if let Ok(id) = convert::task_id(&task.task_id) {
+                    calls.handed(id);
+                }
                 let _ = tasks.send(Incoming::Execute(Box::new(task), fds));
+            }
+            Some(Msg::Cancel(cancel)) => {
+                if let Ok(id) = convert::task_id(&cancel.task_id) {
+                    calls.cancel(id);
+                }
             }
             Some(Msg::Exit(_)) => {
                 let _ = tasks.send(Incoming::Exit);

@@ -38,6 +38,7 @@ fn submit(client: &dyn Client, options: &Arc<TaskOptions>, data: &'static [u8]) 
         options: options.clone(),
         args: Payload::value(data),
         arg_refs: Vec::new(),
+        parent: None,
     };
     let result = spec.return_ids().next().unwrap();
     client.submit(spec, false).unwrap();

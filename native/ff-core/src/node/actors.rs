@@ -272,6 +272,7 @@ impl Node {
                 class,
                 state,
                 attempt: 0,
+                cancelled: false,
             },
         );
         let actor = self.actors.get_mut(&call.actor).expect("checked above");
@@ -303,6 +304,7 @@ impl Node {
             spec,
             state: TaskState::ActorQueued,
             attempt: 0,
+            cancelled: false,
         };
         let mut work = StoreWork::new();
         self.fail_task_entry(entry, error, &mut work, out);
@@ -424,6 +426,15 @@ impl Node {
         Ok(())
     }
 
+    /// Takes a call out of its caller's queue on the actor (it was cancelled there).
+    pub(super) fn drop_queued_call(&mut self, actor_id: ActorId, task_id: TaskId) {
+        if let Some(actor) = self.actors.get_mut(&actor_id) {
+            for (_, queue) in &mut actor.callers {
+                queue.retain(|queued| *queued != task_id);
+            }
+        }
+    }
+
     /// Puts a call back at the head of its caller's queue.
     fn requeue_call(&mut self, actor_id: ActorId, caller: ClientId, task: TaskEntry) {
         let task_id = task.spec.task_id;
@@ -503,6 +514,7 @@ impl Node {
                 class,
                 state: TaskState::Queued,
                 attempt: 0,
+                cancelled: false,
             },
         );
         self.schedule(out);

@@ -55,6 +55,9 @@ impl Node {
                 if let Some(task) = self.tasks.remove(&running.task) {
                     if let TaskKind::ActorCreation(actor) = &task.spec.kind {
                         self.actor_host_died(actor.actor_id, detail, out);
+                    } else if task.cancelled {
+                        let error = super::cancel::cancelled_error();
+                        self.fail_task_entry(task, error, &mut work, out);
                     } else if task.may_retry() {
                         self.requeue(task);
                     } else {

@@ -10,6 +10,7 @@
 //! `waiting` (gets and waits), `scheduling` (handing queued tasks to workers).
 
 mod actors;
+mod cancel;
 mod lifecycle;
 mod scheduling;
 mod store;
@@ -101,9 +102,14 @@ pub enum Action {
     },
     /// No holder is left: the object's memory can go.
     Freed(ObjectId),
-    /// End a worker process now (`ray.kill` of the actor it hosts).
+    /// End a worker process now (`ray.kill` of the actor it hosts, `ray.cancel(force=True)`).
     KillWorker {
         worker: WorkerId,
+    },
+    /// Tell a worker that `ray.cancel` reached a task it was handed.
+    CancelRunning {
+        worker: WorkerId,
+        task: TaskId,
     },
     /// The shared store is over its capacity: copy this object's bytes to disk, then report
     /// back with [`Node::object_spilled`] (or [`Node::spill_failed`]).
@@ -134,12 +140,14 @@ struct TaskEntry {
     class: ClassId,
     state: TaskState,
     attempt: u32,
+    /// `ray.cancel` reached it while it ran: it is not retried, whatever happens to it.
+    cancelled: bool,
 }
 
 impl TaskEntry {
     fn may_retry(&self) -> bool {
         let max = self.spec.options.max_retries;
-        max < 0 || self.attempt < max as u32
+        !self.cancelled && (max < 0 || self.attempt < max as u32)
     }
 }
 
@@ -194,6 +202,8 @@ pub struct Node {
     actor_by_object: FxHashMap<ObjectId, ActorId>,
     streams: FxHashMap<TaskId, streams::Stream>,
     memory: SharedMemory,
+    /// Tasks (and actor calls) that each unfinished task submitted and that are unfinished.
+    children: FxHashMap<TaskId, FxHashSet<TaskId>>,
 }
 
 /// A stored value waiting to be handed to the object table (see `store_all`).
@@ -224,6 +234,7 @@ impl Node {
             named: FxHashMap::default(),
             actor_by_object: FxHashMap::default(),
             streams: FxHashMap::default(),
+            children: FxHashMap::default(),
         }
     }
 

@@ -52,6 +52,7 @@ impl Node {
                 class,
                 state,
                 attempt: 0,
+                cancelled: false,
             },
         );
         self.schedule(out);
@@ -75,6 +76,7 @@ impl Node {
         if spec.options.streaming {
             self.open_stream(spec.task_id);
         }
+        self.note_child(spec);
         for id in spec.return_ids() {
             self.objects.create_pending(id, submitter);
         }
@@ -220,6 +222,7 @@ impl Node {
                 .return_ids()
                 .zip(returns.into_iter().map(Arc::new)),
         );
+        self.forget_family(&task.spec);
         self.unpin_task_objects(&task.spec, out);
         if task.spec.options.streaming {
             self.finish_stream(task.spec.task_id, out);
@@ -245,6 +248,7 @@ impl Node {
             self.queues.remove(task.class, task.spec.task_id);
         }
         work.extend(task.spec.return_ids().map(|id| (id, error.clone())));
+        self.forget_family(&task.spec);
         self.unpin_task_objects(&task.spec, out);
         if task.spec.options.streaming {
             self.finish_stream(task.spec.task_id, out);

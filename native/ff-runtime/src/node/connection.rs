@@ -272,6 +272,15 @@ impl Session {
                     }),
                 )?;
             }
+            Msg::Cancel(cancel) => {
+                let object = convert::object_id(&cancel.object_id)?;
+                let outcome = self.shared.with_state(|state, out| {
+                    state
+                        .core
+                        .cancel(object, cancel.force, cancel.recursive, out)
+                });
+                self.answer(cancel.request_id, outcome.map(|()| pb::Reply::default()))?;
+            }
             Msg::KillActor(kill) => {
                 let actor = convert::actor_id(&kill.actor_id)?;
                 self.shared

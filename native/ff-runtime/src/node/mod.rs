@@ -364,6 +364,13 @@ impl Client for DriverClient {
         Ok(())
     }
 
+    fn cancel(&self, object: ObjectId, force: bool, recursive: bool) -> Result<()> {
+        self.check_running()?;
+        self.shared
+            .with_state(|state, out| state.core.cancel(object, force, recursive, out))
+            .map_err(RuntimeError::from)
+    }
+
     fn actor_exiting(&self, _actor: ActorId, _call: Option<TaskId>) -> Result<()> {
         Err(RuntimeError::Protocol("the driver hosts no actor".into()))
     }

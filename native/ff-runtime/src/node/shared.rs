@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ff_core::ids::ObjectId;
-use ff_core::ids::{FunctionId, WorkerId};
+use ff_core::ids::{FunctionId, TaskId, WorkerId};
 use ff_core::node::{Action, Dispatch, Node as CoreNode, WaitResult};
 use ff_core::object::{ErrorKind, Payload, SharedSegment};
 use ff_core::object_table::{ClientId, WaiterId};
@@ -78,6 +78,10 @@ enum Effect {
     },
     Stop(WorkerId),
     Kill(WorkerId),
+    CancelRunning {
+        worker: WorkerId,
+        task: TaskId,
+    },
     WakeDriver {
         slot: Arc<WaitSlot>,
         result: WaitResult,
@@ -199,6 +203,15 @@ impl NodeShared {
                 },
             ),
             Effect::Kill(worker) => self.kill_process(worker),
+            Effect::CancelRunning { worker, task } => self.send(
+                worker,
+                &pb::ToWorker {
+                    fd_count: 0,
+                    msg: Some(pb::to_worker::Msg::Cancel(pb::CancelRunning {
+                        task_id: Bytes::copy_from_slice(task.as_bytes()),
+                    })),
+                },
+            ),
             Effect::WakeDriver { slot, result } => slot.fill(result),
             Effect::ReplyToWorker {
                 worker,
@@ -303,6 +316,9 @@ fn prepare(state: &mut NodeState, actions: Vec<Action>) -> Vec<Effect> {
             }),
             Action::StopWorker { worker } => effects.push(Effect::Stop(worker)),
             Action::KillWorker { worker } => effects.push(Effect::Kill(worker)),
+            Action::CancelRunning { worker, task } => {
+                effects.push(Effect::CancelRunning { worker, task })
+            }
             Action::WaiterDone {
                 waiter,
                 client,
