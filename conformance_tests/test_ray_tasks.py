@@ -336,6 +336,21 @@ def test_nested_tasks_deeper_than_num_cpus(ray):
     assert ray.get(depth.remote(6), timeout=120) == 6
 
 
+def test_a_remote_function_used_in_the_driver_can_be_called_from_a_task(ray):
+    @ray.remote
+    def square(x):
+        return x * x
+
+    assert ray.get(square.remote(3), timeout=60) == 9
+
+    @ray.remote
+    def sum_of_squares(function, n):
+        return sum(ray.get([function.remote(i) for i in range(n)]))
+
+    # The function travels by value, after the driver has used it.
+    assert ray.get(sum_of_squares.remote(square, 4), timeout=60) == 14
+
+
 def test_nested_fan_out_with_blocking_get(ray):
     @ray.remote
     def leaf(i):
