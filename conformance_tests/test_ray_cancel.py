@@ -383,4 +383,3 @@ def test_a_task_can_cancel_another_task(ray, tmp_path):
     path = str(tmp_path / "started")
     ref = busy.remote(path)
     assert ray.get(canceller.remote([ref], path), timeout=60) == "cancelled"
-
