@@ -971,10 +971,9 @@ def test_async_actor_output_prefix(ray, capsys):
     assert f"(AsyncTalker pid={pid}) async-talker-line" in out.splitlines()
 
 
-# ----------------------------------------------------------------- cancellation (issue 5)
+# ----------------------------------------------------------------- cancellation
 
 
-@pytest.mark.later(5)
 def test_cancel_a_running_async_actor_call(ray, tmp_path):
     @ray.remote
     class Waiter:
@@ -1004,7 +1003,6 @@ def test_cancel_a_running_async_actor_call(ray, tmp_path):
     assert ray.get(waiter.ping.remote(), timeout=60) == "pong"
 
 
-@pytest.mark.later(5)
 def test_force_cancel_of_an_actor_call_is_rejected(ray, tmp_path):
     gate = Gate(tmp_path)
     holder = ray.remote(Holder).remote()

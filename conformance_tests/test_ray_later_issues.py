@@ -16,19 +16,6 @@ def held(gate_path):
 # ----------------------------------------------------------------- issue 5
 
 
-def test_streaming_generator(ray):
-    @ray.remote(num_returns="streaming")
-    def count(n):
-        # Not `yield from range(n)`: Ray's generator machinery calls .send() on
-        # the delegated iterator and a range iterator has none.
-        for i in range(n):  # noqa: UP028
-            yield i
-
-    generator = count.remote(3)
-    assert [ray.get(ref) for ref in generator] == [0, 1, 2]
-    assert issubclass(ray.exceptions.ObjectRefStreamEndOfStreamError, ray.exceptions.RayError)
-
-
 # ----------------------------------------------------------------- issue 6
 
 

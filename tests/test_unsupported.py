@@ -19,13 +19,6 @@ def count(n):
     yield from range(n)
 
 
-def test_wait_on_a_generator_names_the_feature():
-    gen = count.remote(3)
-    with pytest.raises(Unsupported, match=r"ray\.wait on an ObjectRefGenerator"):
-        ray.wait([gen])
-    assert [ray.get(ref) for ref in gen] == [0, 1, 2]
-
-
 def test_generator_backpressure_names_the_option():
     with pytest.raises(Unsupported, match="_generator_backpressure_num_objects"):
         count.options(_generator_backpressure_num_objects=2).remote(3)

@@ -7,7 +7,6 @@ from typing import Any, List, Optional, Tuple
 from fusion_flow import _native, _runtime, _serialization, _values
 from fusion_flow._native import ObjectRef
 from fusion_flow.ray_compat import exceptions
-from fusion_flow.ray_compat._unsupported import Unsupported
 from fusion_flow.ray_compat.object_ref_generator import ObjectRefGenerator
 from fusion_flow.ray_compat.session import ensure_runtime
 
@@ -75,7 +74,8 @@ def wait(
     timeout: Optional[float] = None,
     fetch_local: bool = True,
 ) -> Tuple[List[ObjectRef], List[ObjectRef]]:
-    """Waits until ``num_returns`` of the refs are ready or ``timeout`` seconds pass.
+    """Waits until ``num_returns`` of the refs are ready or ``timeout`` seconds pass. An
+    ObjectRefGenerator is ready once its next item exists (or its stream has ended).
 
     Returns (ready, not ready); both keep the order of the input list.
     """
@@ -113,9 +113,7 @@ def wait(
 
 def _check_waitables(ray_waitables: list) -> None:
     for waitable in ray_waitables:
-        if isinstance(waitable, ObjectRefGenerator):
-            raise Unsupported("ray.wait on an ObjectRefGenerator", "wait on refs from next(gen)")
-        if not isinstance(waitable, ObjectRef):
+        if not isinstance(waitable, (ObjectRef, ObjectRefGenerator)):
             raise TypeError(
                 "wait() expected a list of ray.ObjectRef or ray.ObjectRefGenerator, "
                 f"got list containing {type(waitable)}"

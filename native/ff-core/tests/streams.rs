@@ -202,3 +202,50 @@ fn an_error_ends_the_stream_after_the_items_before_it() {
     };
     assert_eq!(end.error, Some(ErrorKind::TaskError));
 }
+
+#[test]
+fn a_wait_on_the_next_item_is_pending_until_it_is_yielded_or_the_stream_ends() {
+    let (mut node, dispatch, completion, mut out) = setup();
+    let task = dispatch.spec.task_id;
+    let item = |index| TaskSpec::stream_item(task, index);
+    let wait = |node: &mut Node, id, block, out: &mut Vec<Action>| {
+        let kind = WaitKind::Wait { num_returns: 1 };
+        node.get_or_wait(ClientId::DRIVER, 7, vec![id], kind, block, out)
+    };
+    assert!(matches!(
+        wait(&mut node, item(0), false, &mut out),
+        WaitStart::Done(WaitResult::Ready(ready)) if ready.is_empty()
+    ));
+    assert!(matches!(
+        wait(&mut node, item(0), true, &mut out),
+        WaitStart::Pending(_)
+    ));
+    node.stream_item(
+        dispatch.worker,
+        task,
+        0,
+        Payload::value(&b"a"[..]),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(woken(&out), vec![WaitResult::Ready(vec![0])]);
+    out.clear();
+    assert!(matches!(
+        wait(&mut node, item(1), true, &mut out),
+        WaitStart::Pending(_)
+    ));
+    node.task_finished(
+        dispatch.worker,
+        task,
+        vec![Payload::value(&b"1"[..])],
+        false,
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(
+        woken(&out),
+        vec![WaitResult::Ready(vec![0])],
+        "the end makes it ready"
+    );
+    assert!(matches!(node.lookup(completion), Lookup::Ready(_)));
+}

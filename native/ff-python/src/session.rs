@@ -49,6 +49,18 @@ fn ids_of(refs: &Bound<'_, PyList>) -> PyResult<Vec<ObjectId>> {
         .collect()
 }
 
+/// For an ObjectRefGenerator, the id of the item it yields next: a wait on a generator is a
+/// wait for that item (or for the end of the stream, which makes it ready too).
+fn next_stream_item(item: &Bound<'_, PyAny>) -> Option<ObjectId> {
+    if item.get_type().name().ok()? != "ObjectRefGenerator" {
+        return None;
+    }
+    let completion = item.getattr("_completion").ok()?;
+    let completion = completion.cast::<ObjectRef>().ok()?.get().id;
+    let index: u32 = item.getattr("_index").ok()?.extract().ok()?;
+    Some(TaskSpec::stream_item(completion.task_id(), index))
+}
+
 fn hooks_from(hooks: &Bound<'_, PyTuple>) -> PyResult<Hooks> {
     let [rebuild, future, awaitable] = [0, 1, 2].map(|i| hooks.get_item(i).map(Bound::unbind));
     Ok(Hooks {
@@ -472,7 +484,10 @@ impl Session {
         for (index, item) in refs.iter().enumerate() {
             match item.cast::<ObjectRef>() {
                 Ok(object_ref) => ids.push(object_ref.get().id),
-                Err(_) => return code(-1 - index as i64),
+                Err(_) => match next_stream_item(&item) {
+                    Some(id) => ids.push(id),
+                    None => return code(-1 - index as i64),
+                },
             }
         }
         let mut seen = FxHashSet::with_capacity_and_hasher(ids.len(), Default::default());

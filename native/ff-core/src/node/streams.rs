@@ -15,6 +15,21 @@ pub(super) struct Stream {
     waiters: Vec<WaiterId>,
 }
 
+impl Stream {
+    pub(super) fn produced(&self) -> u32 {
+        self.produced
+    }
+
+    pub(super) fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// A `wait` stands on this stream's next item.
+    pub(super) fn add_waiter(&mut self, waiter: WaiterId) {
+        self.waiters.push(waiter);
+    }
+}
+
 impl Node {
     /// `worker` yielded the `index`-th value of the streaming task `task` it runs.
     pub fn stream_item(
@@ -130,13 +145,14 @@ impl Node {
         };
         let waiting = stream.waiters.clone();
         for waiter in waiting {
-            let Some(WaitKind::StreamNext { index, .. }) =
-                self.waiters.get(&waiter).map(|w| w.kind)
-            else {
-                continue;
-            };
-            if let Some(result) = self.stream_status(task, index) {
-                self.finish_waiter(waiter, result, out);
+            match self.waiters.get(&waiter).map(|w| w.kind) {
+                Some(WaitKind::StreamNext { index, .. }) => {
+                    if let Some(result) = self.stream_status(task, index) {
+                        self.finish_waiter(waiter, result, out);
+                    }
+                }
+                Some(WaitKind::Wait { .. }) => self.advance_stream_wait(waiter, task, out),
+                _ => {}
             }
         }
     }

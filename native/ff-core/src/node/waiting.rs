@@ -73,8 +73,13 @@ impl Node {
         // Duplicates are allowed in a get; long lists are deduplicated with a set.
         let mut seen = (ids.len() > 16).then(FxHashSet::<ObjectId>::default);
         let mut ready = 0usize;
+        let mut streams: Vec<TaskId> = Vec::new();
         for id in &ids {
-            match self.objects.status(*id) {
+            let status = match kind {
+                WaitKind::Wait { .. } => self.wait_status(*id),
+                _ => self.objects.status(*id),
+            };
+            match status {
                 Status::Failed if kind == WaitKind::Get => {
                     let Lookup::Ready(value) = self.objects.lookup(*id) else {
                         unreachable!()
@@ -93,6 +98,7 @@ impl Node {
                         }
                     }
                 }
+                Status::Pending if self.is_future_stream_item(*id) => streams.push(id.task_id()),
                 Status::Pending => {
                     let new = match &mut seen {
                         Some(seen) => seen.insert(*id),
@@ -121,6 +127,11 @@ impl Node {
         self.next_waiter += 1;
         for id in &pending {
             self.objects.add_waiter(*id, waiter);
+        }
+        for task in streams {
+            if let Some(stream) = self.streams.get_mut(&task) {
+                stream.add_waiter(waiter);
+            }
         }
         let blocks = self.workers.by_client(client);
         self.waiters.insert(
@@ -203,8 +214,14 @@ impl Node {
         for id in &entry.ids {
             self.objects.remove_waiter(*id, waiter);
         }
-        if let WaitKind::StreamNext { task, .. } = entry.kind {
-            self.forget_stream_waiter(task, waiter);
+        match entry.kind {
+            WaitKind::StreamNext { task, .. } => self.forget_stream_waiter(task, waiter),
+            WaitKind::Wait { .. } if !self.streams.is_empty() => {
+                for id in &entry.ids {
+                    self.forget_stream_waiter(id.task_id(), waiter);
+                }
+            }
+            _ => {}
         }
         Some(entry)
     }
@@ -218,6 +235,51 @@ impl Node {
             .collect();
         for waiter in gone {
             self.remove_waiter(waiter);
+        }
+    }
+
+    /// An object's status for `wait`, where a generator stands for its next item: an item
+    /// its stream has not produced yet is pending until it is, or until the stream ends.
+    fn wait_status(&self, id: ObjectId) -> Status {
+        match self.objects.status(id) {
+            Status::Unknown if self.is_future_stream_item(id) => Status::Pending,
+            status => status,
+        }
+    }
+
+    /// `id` names an item that an open stream has not produced yet.
+    fn is_future_stream_item(&self, id: ObjectId) -> bool {
+        id.index() >= 2
+            && self.streams.get(&id.task_id()).is_some_and(|stream| {
+                !stream.is_finished()
+                    && !self.objects.contains(id)
+                    && stream.produced() <= id.index() - 2
+            })
+    }
+
+    /// A stream produced an item or ended: a `wait` that stands on it may be done.
+    pub(super) fn advance_stream_wait(
+        &mut self,
+        waiter: WaiterId,
+        task: TaskId,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(entry) = self.waiters.get(&waiter) else {
+            return;
+        };
+        let Some(id) = entry.ids.iter().find(|id| id.task_id() == task).copied() else {
+            return;
+        };
+        if self.wait_status(id) == Status::Pending {
+            return;
+        }
+        self.forget_stream_waiter(task, waiter);
+        let entry = self.waiters.get_mut(&waiter).expect("found above");
+        entry.remaining -= 1;
+        if entry.remaining == 0 {
+            let (ids, kind) = (entry.ids.clone(), entry.kind);
+            let result = self.wait_result(&ids, kind);
+            self.finish_waiter(waiter, result, out);
         }
     }
 
@@ -237,7 +299,7 @@ impl Node {
             WaitKind::Wait { num_returns } => WaitResult::Ready(
                 ids.iter()
                     .enumerate()
-                    .filter(|(_, id)| self.objects.status(**id) != Status::Pending)
+                    .filter(|(_, id)| self.wait_status(**id) != Status::Pending)
                     .map(|(index, _)| index as u32)
                     .take(num_returns)
                     .collect(),
