@@ -120,7 +120,7 @@ def test_workers_exit_when_the_driver_is_killed():
     assert info["workers"]
     driver.send_signal(signal.SIGKILL)
     driver.wait(timeout=10)
-    assert _wait_gone(info["workers"], seconds=2.0) == []
+    assert _wait_gone(info["workers"], seconds=1.0) == []  # within a second
 
 
 def test_workers_get_their_own_process_group():
