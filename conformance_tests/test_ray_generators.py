@@ -3,6 +3,8 @@ its next item exists, or once its stream has ended)."""
 
 import time
 
+from conformance_helpers import poll
+
 INIT_KWARGS = dict(num_cpus=2)
 
 
@@ -76,3 +78,69 @@ def test_wait_on_a_generator_from_inside_a_task(ray):
         return seen
 
     assert ray.get(consume.remote(3), timeout=60) == [0, 1, 2]
+
+
+def _produced(path):
+    try:
+        with open(path) as f:
+            return len(f.read().split())
+    except FileNotFoundError:
+        return 0
+
+
+def _settled(path, seconds=1.0):
+    """How many items the generator has produced once it has had time to run ahead."""
+    time.sleep(seconds)
+    return _produced(path)
+
+
+def test_generator_backpressure_pauses_until_items_are_consumed(ray, tmp_path):
+    @ray.remote(_generator_backpressure_num_objects=2)
+    def produce(path, n):
+        for i in range(n):
+            with open(path, "a") as f:
+                f.write(f"{i}\n")
+            yield i
+
+    path = str(tmp_path / "produced")
+    generator = produce.remote(path, 10)
+    assert _settled(path, 2.0) == 2  # two unconsumed items, then it waits
+    first = next(generator)
+    assert _settled(path) == 3  # one consumed: one more
+    assert ray.get(first, timeout=60) == 0
+    assert _settled(path) == 3  # a get is not a consumption; next() is
+    assert [ray.get(ref, timeout=60) for ref in generator] == list(range(1, 10))
+
+
+def test_backpressure_minus_one_means_no_limit(ray, tmp_path):
+    @ray.remote(_generator_backpressure_num_objects=-1)
+    def produce(path, n):
+        for i in range(n):
+            with open(path, "a") as f:
+                f.write(f"{i}\n")
+            yield i
+
+    path = str(tmp_path / "produced")
+    generator = produce.remote(path, 5)
+    # Nothing is consumed, yet every item is produced.
+    assert poll(lambda: _produced(path) == 5, timeout=60)
+    assert [ray.get(ref, timeout=60) for ref in generator] == list(range(5))
+
+
+def test_an_actor_generator_method_honours_backpressure(ray, tmp_path):
+    @ray.remote
+    class Source:
+        def produce(self, path, n):
+            for i in range(n):
+                with open(path, "a") as f:
+                    f.write(f"{i}\n")
+                yield i
+
+    source = Source.remote()
+    path = str(tmp_path / "produced")
+    generator = source.produce.options(
+        num_returns="streaming", _generator_backpressure_num_objects=3
+    ).remote(path, 8)
+    assert _settled(path, 2.0) == 3
+    assert [ray.get(ref, timeout=60) for ref in generator] == list(range(8))
+    assert _produced(path) == 8

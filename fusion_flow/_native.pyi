@@ -77,6 +77,7 @@ class TaskTemplate:
         max_calls: int,
         env_vars: Dict[str, str],
         streaming: bool = False,
+        backpressure: int = 0,
     ) -> None: ...
     streaming: bool
 
@@ -100,6 +101,7 @@ class TaskCall:
     actor_descriptor: Optional[bytes]
     actor_name: Optional[str]
     streaming: bool
+    backpressure: int
     def task_id_hex(self) -> str: ...
 
 _Hooks = Tuple[
@@ -205,6 +207,7 @@ class Session:
     def object_count(self) -> int: ...
     def shutdown(self) -> None: ...
     def next_task(self) -> Optional[TaskCall]: ...
+    def stream_credit(self, task_id: bytes, index: int) -> None: ...
     def task_done(
         self,
         task_id: bytes,

@@ -185,11 +185,14 @@ class Executor:
         )
 
     def stream(self, call: _native.TaskCall, generator: Any) -> int:
-        """Sends each value the generator yields to the node as it comes; returns how many."""
+        """Sends each value the generator yields to the node as it comes; returns how many.
+        Under backpressure it waits after each value until enough of them are consumed."""
         count = 0
         for value in generator:
             data, nested = _serialization.dumps(value)
             self.native.stream_item(call.task_id, count, data, nested)
+            if call.backpressure:
+                self.native.stream_credit(call.task_id, count)
             count += 1
         return count
 
@@ -198,6 +201,12 @@ class Executor:
         async for value in generator:
             data, nested = _serialization.dumps(value)
             self.native.stream_item(call.task_id, count, data, nested)
+            if call.backpressure:  # waited for off the event loop, which other calls share
+                import asyncio
+
+                await asyncio.get_running_loop().run_in_executor(
+                    None, self.native.stream_credit, call.task_id, count
+                )
             count += 1
         return count
 

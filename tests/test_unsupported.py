@@ -14,18 +14,6 @@ def runtime():
     ray.shutdown()
 
 
-@ray.remote
-def count(n):
-    yield from range(n)
-
-
-def test_generator_backpressure_names_the_option():
-    with pytest.raises(Unsupported, match="_generator_backpressure_num_objects"):
-        count.options(_generator_backpressure_num_objects=2).remote(3)
-    off = count.options(_generator_backpressure_num_objects=-1).remote(2)
-    assert [ray.get(ref) for ref in off] == [0, 1]
-
-
 def test_actor_generator_backpressure_names_the_option():
     @ray.remote
     class Source:

@@ -21,16 +21,44 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 NESTED_EVERY = 10  # every tenth task submits two children and sums them
 
 
 def _record_pid(pid_dir: str) -> None:
+    """Leaves this process's pid and start time: a pid alone may be reused by then."""
     path = os.path.join(pid_dir, str(os.getpid()))
     if not os.path.exists(path):
-        with open(path, "w"):
-            pass
+        with open(path, "w") as f:
+            f.write(str(_start_time(os.getpid())))
+
+
+def _start_time(pid: int) -> Optional[int]:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(") ", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[19]) if fields[0] != "Z" else None
+
+
+def _recorded(pid_dir: str) -> Dict[int, int]:
+    """pid -> start time of every process that ran our code."""
+    found = {}
+    for name in os.listdir(pid_dir):
+        try:
+            with open(os.path.join(pid_dir, name)) as f:
+                found[int(name)] = int(f.read())
+        except (OSError, ValueError):
+            pass  # being written
+    return found
+
+
+def _still_ours(pid: int, started: int) -> bool:
+    """The process that recorded itself is still alive (not a newer one with its pid)."""
+    return _start_time(pid) == started
 
 
 def square(x: int, pid_dir: str) -> int:
@@ -97,30 +125,27 @@ class Killer:
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
-            live = [int(p) for p in os.listdir(self.pid_dir) if _alive(int(p))]
-            live = [p for p in live if p != os.getpid()]
+            live = [
+                pid
+                for pid, started in _recorded(self.pid_dir).items()
+                if pid != os.getpid() and _still_ours(pid, started)
+            ]
             if not live:
                 continue
+            victim = self.random.choice(live)
+            # pidfd: the signal reaches that very process, never one that reused its pid.
             try:
-                os.kill(self.random.choice(live), signal.SIGKILL)
-                self.kills += 1
+                fd = os.pidfd_open(victim)
+            except ProcessLookupError:
+                continue
+            try:
+                if _still_ours(victim, _recorded(self.pid_dir).get(victim, -1)):
+                    signal.pidfd_send_signal(fd, signal.SIGKILL)
+                    self.kills += 1
             except ProcessLookupError:
                 pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie is dead for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ", 1)[1][:1] != "Z"
-    except OSError:
-        return False
+            finally:
+                os.close(fd)
 
 
 def run(
@@ -168,12 +193,16 @@ def run(
         outcome.resources_back = _wait_for_free_cpus(api)
     finally:
         api.shutdown()
-    pids = [int(p) for p in os.listdir(pid_dir)]
-    outcome.workers_seen = len(pids)
+    recorded = _recorded(pid_dir)
+    outcome.workers_seen = len(recorded)
+
+    def left() -> List[int]:
+        return [pid for pid, started in recorded.items() if _still_ours(pid, started)]
+
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+    while time.monotonic() < deadline and left():
         time.sleep(0.1)
-    outcome.orphans = [p for p in pids if _alive(p)]
+    outcome.orphans = left()
     return outcome
 
 

@@ -713,10 +713,15 @@ def unsupported_task_features(options: Dict[str, Any], node_id: Optional[str] = 
         found.append("num_returns='dynamic'")
     if options.get("enable_tensor_transport"):
         found.append("enable_tensor_transport")
-    for key in ("_generator_backpressure_num_objects", "_actor_generator_backpressure_num_objects"):
-        if options.get(key) not in (None, -1):  # -1 is Ray's "off"
-            found.append(key)
+    if options.get("_actor_generator_backpressure_num_objects") not in (None, -1):  # -1: off
+        found.append("_actor_generator_backpressure_num_objects")
     for key in options.get("runtime_env") or {}:
         if key != "env_vars":
             found.append(f"runtime_env['{key}']")
     return found
+
+
+def generator_backpressure(options: Dict[str, Any]) -> int:
+    """How many unconsumed items a generator may get ahead by (0: no limit; Ray's -1)."""
+    limit = options.get("_generator_backpressure_num_objects")
+    return limit if limit is not None and limit > 0 else 0

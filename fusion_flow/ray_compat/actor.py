@@ -463,6 +463,7 @@ class ActorMethod:
             max_calls=0,
             env_vars={},
             streaming=num_returns == "streaming",
+            backpressure=_options.generator_backpressure(self._overrides),
         )
 
     def _submit(self, args: tuple, kwargs: dict) -> Any:

@@ -54,6 +54,7 @@ class _Submitter:
             max_calls=self.owner._max_calls,
             env_vars=dict((options.get("runtime_env") or {}).get("env_vars") or {}),
             streaming=self.streaming,
+            backpressure=_options.generator_backpressure(options),
         )
         self._template = (runtime, template)
         return template

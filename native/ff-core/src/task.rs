@@ -31,6 +31,8 @@ pub struct TaskOptions {
     /// A generator whose values stream out as they are yielded (its one return value is the
     /// stream's completion: the item count, or the error that ended it).
     pub streaming: bool,
+    /// A streaming task pauses once this many of its items are not consumed yet (0: never).
+    pub backpressure: u32,
     pub env_vars: Arc<EnvVars>,
 }
 

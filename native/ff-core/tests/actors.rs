@@ -44,6 +44,7 @@ fn options(
         retry_allowlist: Bytes::new(),
         max_calls: 0,
         streaming: false,
+        backpressure: 0,
         env_vars: Arc::new(BTreeMap::new()),
     })
 }

@@ -37,6 +37,7 @@ fn options(request: &[(&str, f64)]) -> TaskOptions {
         retry_allowlist: Bytes::new(),
         max_calls: 0,
         streaming: false,
+        backpressure: 0,
         env_vars: Arc::new(BTreeMap::new()),
     }
 }

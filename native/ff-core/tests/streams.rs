@@ -13,6 +13,10 @@ use ff_core::resources::{Quantity, ResourceSet, CPU};
 use ff_core::task::{TaskKind, TaskOptions, TaskSpec};
 
 fn setup() -> (Node, Dispatch, ObjectId, Vec<Action>) {
+    setup_with(0)
+}
+
+fn setup_with(backpressure: u32) -> (Node, Dispatch, ObjectId, Vec<Action>) {
     let mut node = Node::new(NodeConfig::with_total(ResourceSet::from_pairs([(
         CPU,
         Quantity::ONE,
@@ -33,6 +37,7 @@ fn setup() -> (Node, Dispatch, ObjectId, Vec<Action>) {
         retry_allowlist: Bytes::new(),
         max_calls: 0,
         streaming: true,
+        backpressure,
         env_vars: Arc::new(BTreeMap::new()),
     });
     let spec = TaskSpec {
@@ -248,4 +253,42 @@ fn a_wait_on_the_next_item_is_pending_until_it_is_yielded_or_the_stream_ends() {
         "the end makes it ready"
     );
     assert!(matches!(node.lookup(completion), Lookup::Ready(_)));
+}
+
+#[test]
+fn under_backpressure_the_producer_waits_until_enough_items_are_consumed() {
+    let (mut node, dispatch, _, mut out) = setup_with(2);
+    let task = dispatch.spec.task_id;
+    let credit = |node: &mut Node, index, out: &mut Vec<Action>| {
+        let kind = WaitKind::StreamCredit { task, index };
+        node.get_or_wait(ClientId::DRIVER, 1, Vec::new(), kind, true, out)
+    };
+    for index in 0..2 {
+        node.stream_item(
+            dispatch.worker,
+            task,
+            index,
+            Payload::value(&b"v"[..]),
+            &mut out,
+        )
+        .unwrap();
+    }
+    assert!(
+        matches!(credit(&mut node, 0, &mut out), WaitStart::Done(_)),
+        "one unconsumed"
+    );
+    assert!(
+        matches!(credit(&mut node, 1, &mut out), WaitStart::Pending(_)),
+        "two unconsumed"
+    );
+    out.clear();
+    assert!(matches!(
+        next(&mut node, &dispatch, 0, &mut out),
+        WaitStart::Done(_)
+    ));
+    assert_eq!(
+        woken(&out),
+        vec![WaitResult::StreamEnd],
+        "consuming one lets it go on"
+    );
 }

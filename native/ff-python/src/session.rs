@@ -644,6 +644,16 @@ impl Session {
             .transpose()
     }
 
+    /// Worker: after yielding item `index` of streaming task `task_id`, waits until the node
+    /// lets it yield the next one (its backpressure). Interruptible (ray.cancel, Ctrl-C).
+    fn stream_credit(&self, py: Python<'_>, task_id: &[u8], index: u32) -> PyResult<()> {
+        let task = TaskId::from_bytes(task_id).map_err(value_error)?;
+        let worker = self.worker()?.clone();
+        blocking(py, move |interrupt| {
+            worker.stream_credit(task, index, interrupt)
+        })
+    }
+
     /// Worker: the task finished; `returns` holds (pickled value, nested refs) per return.
     fn task_done(
         &self,

@@ -43,7 +43,7 @@ pub struct TaskTemplate {
 #[pymethods]
 impl TaskTemplate {
     #[new]
-    #[pyo3(signature = (*, function_id, name, num_returns, resources, max_retries, retry_exceptions, retry_allowlist, max_calls, env_vars, streaming=false))]
+    #[pyo3(signature = (*, function_id, name, num_returns, resources, max_retries, retry_exceptions, retry_allowlist, max_calls, env_vars, streaming=false, backpressure=0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         function_id: &[u8],
@@ -56,6 +56,7 @@ impl TaskTemplate {
         max_calls: u32,
         env_vars: BTreeMap<String, String>,
         streaming: bool,
+        backpressure: u32,
     ) -> PyResult<Self> {
         let function_id = FunctionId::from_bytes(function_id)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
@@ -70,6 +71,7 @@ impl TaskTemplate {
                 retry_allowlist: Bytes::copy_from_slice(retry_allowlist),
                 max_calls,
                 streaming,
+                backpressure,
                 env_vars: Arc::new(env_vars),
             }),
         })
@@ -117,6 +119,8 @@ pub struct TaskCall {
     pub actor_name: Option<String>,
     /// A generator whose values go to the node one by one (`Session.stream_item`).
     pub streaming: bool,
+    /// Nonzero: after each value, wait for the node's go-ahead (`Session.stream_credit`).
+    pub backpressure: u32,
 }
 
 impl TaskCall {
@@ -158,6 +162,7 @@ impl TaskCall {
             };
         Ok(Self {
             streaming: task.streaming,
+            backpressure: task.backpressure,
             kind,
             actor_id,
             method,

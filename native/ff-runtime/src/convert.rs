@@ -273,6 +273,7 @@ pub fn task_spec_to_wire(spec: &TaskSpec, fds: &mut FrameFds) -> Result<pb::Task
             .collect(),
         kind: spec_kind_to_wire(&spec.kind),
         streaming: options.streaming,
+        backpressure: options.backpressure,
         parent_task_id: spec
             .parent
             .map_or_else(Bytes::new, |t| Bytes::copy_from_slice(t.as_bytes())),
@@ -293,6 +294,7 @@ pub fn task_spec_from_wire<I: Iterator<Item = OwnedFd>>(
         retry_allowlist: spec.retry_exception_allowlist,
         max_calls: spec.max_calls,
         streaming: spec.streaming,
+        backpressure: spec.backpressure,
         env_vars: Arc::new(spec.env_vars.into_iter().collect()),
     };
     let kind = match spec.kind {
@@ -347,6 +349,7 @@ pub fn execute_message(
         retry_exception_allowlist: options.retry_allowlist.clone(),
         attempt: dispatch.attempt,
         streaming: options.streaming,
+        backpressure: options.backpressure,
         kind: match &spec.kind {
             TaskKind::Function => None,
             TaskKind::ActorCreation(actor) => Some(pb::execute_task::Kind::ActorCreation(
@@ -391,6 +394,7 @@ mod tests {
                 retry_allowlist: Bytes::from_static(b"classes"),
                 max_calls: 3,
                 streaming: true,
+                backpressure: 4,
                 env_vars: Arc::new([("A".to_string(), "1".to_string())].into_iter().collect()),
             }),
             args: Payload::value(&b"args"[..]).with_nested(vec![nested]),

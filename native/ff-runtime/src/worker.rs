@@ -233,6 +233,30 @@ impl WorkerClient {
         self.calls.set_hook(hook);
     }
 
+    /// Backpressure: after yielding item `index` of the streaming task it runs, waits until
+    /// the node lets it yield the next (enough of its items were consumed).
+    pub fn stream_credit(&self, task: TaskId, index: u32, interrupt: Interrupt<'_>) -> Result<()> {
+        let reply = self.request(
+            |request_id| {
+                pb::to_node::Msg::StreamNext(pb::StreamNext {
+                    request_id,
+                    task_id: Bytes::copy_from_slice(task.as_bytes()),
+                    index,
+                    timeout_ms: -1,
+                    credit: true,
+                })
+            },
+            FrameFds::new(),
+            interrupt,
+        )?;
+        match reply.0 {
+            pb::to_worker::Msg::Stream(_) => Ok(()),
+            _ => Err(RuntimeError::Protocol(
+                "a stream credit was answered with something else".into(),
+            )),
+        }
+    }
+
     pub fn task_done(&self, task: TaskId, returns: Vec<Payload>, retryable: bool) -> Result<()> {
         self.calls.finished(task);
         let mut fds = FrameFds::new();
@@ -445,6 +469,7 @@ impl Client for WorkerClient {
                     task_id: Bytes::copy_from_slice(task.as_bytes()),
                     index,
                     timeout_ms: timeout_ms(timeout),
+                    credit: false,
                 })
             },
             FrameFds::new(),

@@ -27,6 +27,7 @@ fn options(name: &str, max_retries: i32) -> Arc<TaskOptions> {
         retry_allowlist: Bytes::new(),
         max_calls: 0,
         streaming: false,
+        backpressure: 0,
         env_vars: Arc::default(),
     })
 }

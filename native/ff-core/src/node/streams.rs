@@ -10,6 +10,10 @@ use super::*;
 pub(super) struct Stream {
     /// Items yielded so far (item `i` exists for every `i` below this).
     produced: u32,
+    /// Items a consumer has taken with `next` (every `i` below this).
+    consumed: u32,
+    /// The task pauses once this many items are not consumed (0: never).
+    backpressure: u32,
     /// The task has finished (its completion object holds the count or the error).
     finished: bool,
     waiters: Vec<WaiterId>,
@@ -61,17 +65,21 @@ impl Node {
         Ok(())
     }
 
-    /// Starts waiting for the `index`-th item of `task`'s stream, or for its end.
-    pub fn stream_next(
+    /// Starts waiting on a stream: for its `index`-th item or its end (a consumer), or for
+    /// leave to yield the item after `index` (its producer, under backpressure).
+    pub(super) fn stream_wait(
         &mut self,
         client: ClientId,
         tag: u64,
-        task: TaskId,
-        index: u32,
+        kind: WaitKind,
         block: bool,
         out: &mut Vec<Action>,
     ) -> WaitStart {
-        if let Some(result) = self.stream_status(task, index) {
+        let task = match kind {
+            WaitKind::StreamNext { task, .. } | WaitKind::StreamCredit { task, .. } => task,
+            _ => unreachable!("stream waits only"),
+        };
+        if let Some(result) = self.stream_ready(kind, out) {
             return WaitStart::Done(result);
         }
         if !block {
@@ -80,7 +88,6 @@ impl Node {
         let waiter = WaiterId(self.next_waiter);
         self.next_waiter += 1;
         let blocks = self.workers.by_client(client);
-        let kind = WaitKind::StreamNext { task, index };
         self.waiters.insert(
             waiter,
             Waiter {
@@ -103,6 +110,39 @@ impl Node {
         WaitStart::Pending(waiter)
     }
 
+    /// The result a stream wait has now, if it is done. A consumer that gets an item has
+    /// consumed it, which may let the producer go on.
+    fn stream_ready(&mut self, kind: WaitKind, out: &mut Vec<Action>) -> Option<WaitResult> {
+        match kind {
+            WaitKind::StreamNext { task, index } => {
+                let result = self.stream_status(task, index)?;
+                if let (WaitResult::StreamItem(_), Some(stream)) =
+                    (&result, self.streams.get_mut(&task))
+                {
+                    if index + 1 > stream.consumed {
+                        stream.consumed = index + 1;
+                        if stream.backpressure > 0 {
+                            self.wake_stream(task, out);
+                        }
+                    }
+                }
+                Some(result)
+            }
+            WaitKind::StreamCredit { task, index } => self
+                .has_credit(task, index)
+                .then_some(WaitResult::StreamEnd),
+            _ => None,
+        }
+    }
+
+    /// Whether the producer that yielded item `index` may yield the next one: fewer than
+    /// `backpressure` items would then be unconsumed (or nobody reads the stream any more).
+    pub(super) fn has_credit(&self, task: TaskId, index: u32) -> bool {
+        self.streams.get(&task).is_none_or(|stream| {
+            stream.backpressure == 0 || index + 1 < stream.consumed + stream.backpressure
+        })
+    }
+
     /// The item if it exists, the end if the stream is over (or unknown), else None.
     pub(super) fn stream_status(&self, task: TaskId, index: u32) -> Option<WaitResult> {
         let Some(stream) = self.streams.get(&task) else {
@@ -114,8 +154,8 @@ impl Node {
         stream.finished.then_some(WaitResult::StreamEnd)
     }
 
-    pub(super) fn open_stream(&mut self, task: TaskId) {
-        self.streams.entry(task).or_default();
+    pub(super) fn open_stream(&mut self, task: TaskId, backpressure: u32) {
+        self.streams.entry(task).or_default().backpressure = backpressure;
     }
 
     /// The task behind a stream finished (for good, not to be retried).
@@ -126,10 +166,20 @@ impl Node {
         }
     }
 
-    /// A stream is forgotten with its completion object (no generator reads it any more).
-    pub(super) fn close_stream(&mut self, completion: ObjectId) {
-        if completion.index() == 1 {
-            self.streams.remove(&completion.task_id());
+    /// A stream is forgotten with its completion object (no generator reads it any more);
+    /// a producer waiting for leave to go on gets it.
+    pub(super) fn close_stream(&mut self, completion: ObjectId, out: &mut Vec<Action>) {
+        if completion.index() != 1 {
+            return;
+        }
+        if let Some(stream) = self.streams.remove(&completion.task_id()) {
+            for waiter in stream.waiters {
+                if let Some(WaitKind::StreamCredit { .. }) =
+                    self.waiters.get(&waiter).map(|w| w.kind)
+                {
+                    self.finish_waiter(waiter, WaitResult::StreamEnd, out);
+                }
+            }
         }
     }
 
@@ -146,8 +196,8 @@ impl Node {
         let waiting = stream.waiters.clone();
         for waiter in waiting {
             match self.waiters.get(&waiter).map(|w| w.kind) {
-                Some(WaitKind::StreamNext { index, .. }) => {
-                    if let Some(result) = self.stream_status(task, index) {
+                Some(kind @ (WaitKind::StreamNext { .. } | WaitKind::StreamCredit { .. })) => {
+                    if let Some(result) = self.stream_ready(kind, out) {
                         self.finish_waiter(waiter, result, out);
                     }
                 }

@@ -74,7 +74,7 @@ impl Node {
     /// it as a dependent of its pending arguments. Returns how many it waits for.
     pub(super) fn register_task(&mut self, submitter: ClientId, spec: &TaskSpec) -> u32 {
         if spec.options.streaming {
-            self.open_stream(spec.task_id);
+            self.open_stream(spec.task_id, spec.options.backpressure);
         }
         self.note_child(spec);
         for id in spec.return_ids() {
@@ -269,7 +269,7 @@ impl Node {
             if let Some(actor) = self.actor_by_object.remove(&id) {
                 self.actor_out_of_scope(actor, out);
             }
-            self.close_stream(id);
+            self.close_stream(id, out);
             self.memory.forget(id);
             out.push(Action::Freed(id));
         }

@@ -28,6 +28,8 @@ pub enum WaitKind {
     Wait { num_returns: usize },
     /// Until the `index`-th item of `task`'s stream exists, or the stream ends.
     StreamNext { task: TaskId, index: u32 },
+    /// Until the task that yielded `index` may yield the next item (backpressure).
+    StreamCredit { task: TaskId, index: u32 },
 }
 
 #[derive(Debug)]
@@ -61,8 +63,11 @@ impl Node {
         block: bool,
         out: &mut Vec<Action>,
     ) -> WaitStart {
-        if let WaitKind::StreamNext { task, index } = kind {
-            return self.stream_next(client, tag, task, index, block, out);
+        match kind {
+            WaitKind::StreamNext { .. } | WaitKind::StreamCredit { .. } => {
+                return self.stream_wait(client, tag, kind, block, out);
+            }
+            WaitKind::Get | WaitKind::Wait { .. } => {}
         }
         if kind == WaitKind::Get {
             for id in &ids {
@@ -111,7 +116,9 @@ impl Node {
             }
         }
         let remaining = match kind {
-            WaitKind::Get | WaitKind::StreamNext { .. } => pending.len(),
+            WaitKind::Get | WaitKind::StreamNext { .. } | WaitKind::StreamCredit { .. } => {
+                pending.len()
+            }
             WaitKind::Wait { num_returns } => num_returns.saturating_sub(ready),
         };
         if remaining == 0 {
@@ -119,8 +126,8 @@ impl Node {
         }
         if !block {
             return WaitStart::Done(match kind {
-                WaitKind::Get | WaitKind::StreamNext { .. } => WaitResult::TimedOut,
                 WaitKind::Wait { .. } => self.wait_result(&ids, kind),
+                _ => WaitResult::TimedOut,
             });
         }
         let waiter = WaiterId(self.next_waiter);
@@ -160,8 +167,8 @@ impl Node {
         }
         self.schedule(out);
         Some(match entry.kind {
-            WaitKind::Get | WaitKind::StreamNext { .. } => WaitResult::TimedOut,
             WaitKind::Wait { .. } => self.wait_result(&entry.ids, entry.kind),
+            _ => WaitResult::TimedOut,
         })
     }
 
@@ -215,7 +222,9 @@ impl Node {
             self.objects.remove_waiter(*id, waiter);
         }
         match entry.kind {
-            WaitKind::StreamNext { task, .. } => self.forget_stream_waiter(task, waiter),
+            WaitKind::StreamNext { task, .. } | WaitKind::StreamCredit { task, .. } => {
+                self.forget_stream_waiter(task, waiter)
+            }
             WaitKind::Wait { .. } if !self.streams.is_empty() => {
                 for id in &entry.ids {
                     self.forget_stream_waiter(id.task_id(), waiter);
@@ -296,6 +305,10 @@ impl Node {
             WaitKind::StreamNext { task, index } => self
                 .stream_status(task, index)
                 .unwrap_or(WaitResult::TimedOut),
+            WaitKind::StreamCredit { task, index } => match self.has_credit(task, index) {
+                true => WaitResult::StreamEnd,
+                false => WaitResult::TimedOut,
+            },
             WaitKind::Wait { num_returns } => WaitResult::Ready(
                 ids.iter()
                     .enumerate()

@@ -297,9 +297,10 @@ impl Session {
             }
             Msg::StreamNext(next) => {
                 let task = convert::task_id(&next.task_id)?;
-                let kind = WaitKind::StreamNext {
-                    task,
-                    index: next.index,
+                let index = next.index;
+                let kind = match next.credit {
+                    true => WaitKind::StreamCredit { task, index },
+                    false => WaitKind::StreamNext { task, index },
                 };
                 self.start_wait(next.request_id, Vec::new(), kind, next.timeout_ms);
             }
