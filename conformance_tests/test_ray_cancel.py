@@ -28,18 +28,23 @@ def started(path):
     assert wait_for_path(path, timeout=60), f"{path} never appeared"
 
 
+def hold(path):
+    """Occupies a CPU until the gate at `path` opens."""
+    wait_for_path(path, timeout=60)
+
+
+def occupy_every_cpu(ray, gate):
+    return [ray.remote(hold).remote(gate.path) for _ in range(INIT_KWARGS["num_cpus"])]
+
+
 def test_a_pending_task_is_cancelled_and_never_runs(ray, tmp_path):
     gate = Gate(tmp_path)
-
-    @ray.remote
-    def hold(path):
-        wait_for_path(path, timeout=60)
 
     @ray.remote
     def never(path):
         mark(path)
 
-    blockers = [hold.remote(gate.path) for _ in range(2)]
+    blockers = occupy_every_cpu(ray, gate)
     ran = str(tmp_path / "ran")
     ref = never.remote(ran)
     ray.cancel(ref)
@@ -145,14 +150,10 @@ def test_a_task_depending_on_a_cancelled_one_fails_with_the_cancellation(ray, tm
     gate = Gate(tmp_path)
 
     @ray.remote
-    def hold(path):
-        wait_for_path(path, timeout=60)
-
-    @ray.remote
     def identity(x):
         return x
 
-    blockers = [hold.remote(gate.path) for _ in range(2)]
+    blockers = occupy_every_cpu(ray, gate)
     source = identity.remote(1)
     dependent = identity.remote(source)
     ray.cancel(source)

@@ -80,6 +80,14 @@ def test_wait_on_a_generator_from_inside_a_task(ray):
     assert ray.get(consume.remote(3), timeout=60) == [0, 1, 2]
 
 
+def produce_into(path, n):
+    """Yields 0..n-1, noting each one in `path` as it is produced."""
+    for i in range(n):
+        with open(path, "a") as f:
+            f.write(f"{i}\n")
+        yield i
+
+
 def _produced(path):
     try:
         with open(path) as f:
@@ -95,14 +103,8 @@ def _settled(path, seconds=1.0):
 
 
 def test_generator_backpressure_pauses_until_items_are_consumed(ray, tmp_path):
-    @ray.remote(_generator_backpressure_num_objects=2)
-    def produce(path, n):
-        for i in range(n):
-            with open(path, "a") as f:
-                f.write(f"{i}\n")
-            yield i
-
     path = str(tmp_path / "produced")
+    produce = ray.remote(_generator_backpressure_num_objects=2)(produce_into)
     generator = produce.remote(path, 10)
     assert _settled(path, 2.0) == 2  # two unconsumed items, then it waits
     first = next(generator)
@@ -113,14 +115,8 @@ def test_generator_backpressure_pauses_until_items_are_consumed(ray, tmp_path):
 
 
 def test_backpressure_minus_one_means_no_limit(ray, tmp_path):
-    @ray.remote(_generator_backpressure_num_objects=-1)
-    def produce(path, n):
-        for i in range(n):
-            with open(path, "a") as f:
-                f.write(f"{i}\n")
-            yield i
-
     path = str(tmp_path / "produced")
+    produce = ray.remote(_generator_backpressure_num_objects=-1)(produce_into)
     generator = produce.remote(path, 5)
     # Nothing is consumed, yet every item is produced.
     assert poll(lambda: _produced(path) == 5, timeout=60)
@@ -131,10 +127,7 @@ def test_an_actor_generator_method_honours_backpressure(ray, tmp_path):
     @ray.remote
     class Source:
         def produce(self, path, n):
-            for i in range(n):
-                with open(path, "a") as f:
-                    f.write(f"{i}\n")
-                yield i
+            yield from produce_into(path, n)
 
     source = Source.remote()
     path = str(tmp_path / "produced")
