@@ -1075,7 +1075,7 @@ def test_unsupported_task_features():
             "num_returns": "dynamic",
         }
     ) == ["scheduling_strategy=NodeLabelSchedulingStrategy", "num_returns='dynamic'"]
-    # Backpressure on streaming generators is not honoured yet; -1 (Ray's "off") is fine.
+    # The actor-wide generator backpressure is not honoured yet; -1 (Ray's "off") is fine.
     assert (
         O.unsupported_task_features(
             {
@@ -1087,7 +1087,7 @@ def test_unsupported_task_features():
     )
     assert O.unsupported_task_features(
         {"_generator_backpressure_num_objects": 2, "_actor_generator_backpressure_num_objects": 1}
-    ) == ["_generator_backpressure_num_objects", "_actor_generator_backpressure_num_objects"]
+    ) == ["_actor_generator_backpressure_num_objects"]  # the per-generator one is supported
     # Tensor transport between actors (GPU objects) is not there yet.
     assert O.unsupported_task_features({"enable_tensor_transport": False}) == []
     assert O.unsupported_task_features({"enable_tensor_transport": True}) == [
