@@ -236,25 +236,34 @@ impl WorkerClient {
     /// Backpressure: after yielding item `index` of the streaming task it runs, waits until
     /// the node lets it yield the next (enough of its items were consumed).
     pub fn stream_credit(&self, task: TaskId, index: u32, interrupt: Interrupt<'_>) -> Result<()> {
-        let reply = self.request(
-            |request_id| {
-                pb::to_node::Msg::StreamNext(pb::StreamNext {
-                    request_id,
-                    task_id: Bytes::copy_from_slice(task.as_bytes()),
-                    index,
-                    timeout_ms: -1,
-                    credit: true,
-                })
-            },
-            FrameFds::new(),
-            interrupt,
-        )?;
-        match reply.0 {
+        match self.stream_request(task, index, None, true, interrupt)? {
             pb::to_worker::Msg::Stream(_) => Ok(()),
             _ => Err(RuntimeError::Protocol(
                 "a stream credit was answered with something else".into(),
             )),
         }
+    }
+
+    /// Asks the node about item `index` of `task`'s stream: for the item or the end, or
+    /// (`credit`) for leave to yield the next one; returns the answer.
+    fn stream_request(
+        &self,
+        task: TaskId,
+        index: u32,
+        timeout: Option<Duration>,
+        credit: bool,
+        interrupt: Interrupt<'_>,
+    ) -> Result<pb::to_worker::Msg> {
+        let build = |request_id| {
+            pb::to_node::Msg::StreamNext(pb::StreamNext {
+                request_id,
+                task_id: Bytes::copy_from_slice(task.as_bytes()),
+                index,
+                timeout_ms: timeout_ms(timeout),
+                credit,
+            })
+        };
+        Ok(self.request(build, FrameFds::new(), interrupt)?.0)
     }
 
     pub fn task_done(&self, task: TaskId, returns: Vec<Payload>, retryable: bool) -> Result<()> {
@@ -462,20 +471,7 @@ impl Client for WorkerClient {
         timeout: Option<Duration>,
         interrupt: Interrupt<'_>,
     ) -> Result<StreamStep> {
-        let reply = self.request(
-            |request_id| {
-                pb::to_node::Msg::StreamNext(pb::StreamNext {
-                    request_id,
-                    task_id: Bytes::copy_from_slice(task.as_bytes()),
-                    index,
-                    timeout_ms: timeout_ms(timeout),
-                    credit: false,
-                })
-            },
-            FrameFds::new(),
-            interrupt,
-        )?;
-        match reply.0 {
+        match self.stream_request(task, index, timeout, false, interrupt)? {
             pb::to_worker::Msg::Stream(reply) if reply.end => Ok(StreamStep::End),
             pb::to_worker::Msg::Stream(reply) => {
                 Ok(StreamStep::Item(convert::object_id(&reply.item)?))

@@ -71,14 +71,11 @@ impl Node {
         &mut self,
         client: ClientId,
         tag: u64,
+        task: TaskId,
         kind: WaitKind,
         block: bool,
         out: &mut Vec<Action>,
     ) -> WaitStart {
-        let task = match kind {
-            WaitKind::StreamNext { task, .. } | WaitKind::StreamCredit { task, .. } => task,
-            _ => unreachable!("stream waits only"),
-        };
         if let Some(result) = self.stream_ready(kind, out) {
             return WaitStart::Done(result);
         }

@@ -32,6 +32,16 @@ pub enum WaitKind {
     StreamCredit { task: TaskId, index: u32 },
 }
 
+impl WaitKind {
+    /// The streaming task a stream wait is about (None for gets and waits on objects).
+    pub fn stream_task(&self) -> Option<TaskId> {
+        match self {
+            WaitKind::StreamNext { task, .. } | WaitKind::StreamCredit { task, .. } => Some(*task),
+            WaitKind::Get | WaitKind::Wait { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum WaitStart {
     Done(WaitResult),
@@ -63,11 +73,8 @@ impl Node {
         block: bool,
         out: &mut Vec<Action>,
     ) -> WaitStart {
-        match kind {
-            WaitKind::StreamNext { .. } | WaitKind::StreamCredit { .. } => {
-                return self.stream_wait(client, tag, kind, block, out);
-            }
-            WaitKind::Get | WaitKind::Wait { .. } => {}
+        if let Some(task) = kind.stream_task() {
+            return self.stream_wait(client, tag, task, kind, block, out);
         }
         if kind == WaitKind::Get {
             for id in &ids {
@@ -79,11 +86,13 @@ impl Node {
         let mut seen = (ids.len() > 16).then(FxHashSet::<ObjectId>::default);
         let mut ready = 0usize;
         let mut streams: Vec<TaskId> = Vec::new();
+        let is_wait = matches!(kind, WaitKind::Wait { .. });
         for id in &ids {
-            let status = match kind {
-                WaitKind::Wait { .. } => self.wait_status(*id),
-                _ => self.objects.status(*id),
-            };
+            let status = self.objects.status(*id);
+            if is_wait && status == Status::Unknown && self.is_future_stream_item(*id) {
+                streams.push(id.task_id()); // a generator's next item: its stream wakes us
+                continue;
+            }
             match status {
                 Status::Failed if kind == WaitKind::Get => {
                     let Lookup::Ready(value) = self.objects.lookup(*id) else {
@@ -103,7 +112,6 @@ impl Node {
                         }
                     }
                 }
-                Status::Pending if self.is_future_stream_item(*id) => streams.push(id.task_id()),
                 Status::Pending => {
                     let new = match &mut seen {
                         Some(seen) => seen.insert(*id),
@@ -221,16 +229,13 @@ impl Node {
         for id in &entry.ids {
             self.objects.remove_waiter(*id, waiter);
         }
-        match entry.kind {
-            WaitKind::StreamNext { task, .. } | WaitKind::StreamCredit { task, .. } => {
-                self.forget_stream_waiter(task, waiter)
+        if let Some(task) = entry.kind.stream_task() {
+            self.forget_stream_waiter(task, waiter);
+        } else if matches!(entry.kind, WaitKind::Wait { .. }) && !self.streams.is_empty() {
+            // A wait may stand on generators' next items (see `is_future_stream_item`).
+            for id in &entry.ids {
+                self.forget_stream_waiter(id.task_id(), waiter);
             }
-            WaitKind::Wait { .. } if !self.streams.is_empty() => {
-                for id in &entry.ids {
-                    self.forget_stream_waiter(id.task_id(), waiter);
-                }
-            }
-            _ => {}
         }
         Some(entry)
     }
@@ -256,14 +261,13 @@ impl Node {
         }
     }
 
-    /// `id` names an item that an open stream has not produced yet.
+    /// `id`, unknown to the object table, names an item an open stream has not produced yet.
     fn is_future_stream_item(&self, id: ObjectId) -> bool {
         id.index() >= 2
-            && self.streams.get(&id.task_id()).is_some_and(|stream| {
-                !stream.is_finished()
-                    && !self.objects.contains(id)
-                    && stream.produced() <= id.index() - 2
-            })
+            && self
+                .streams
+                .get(&id.task_id())
+                .is_some_and(|stream| !stream.is_finished() && stream.produced() <= id.index() - 2)
     }
 
     /// A stream produced an item or ended: a `wait` that stands on it may be done.
