@@ -194,6 +194,24 @@ def test_shutdown_leaves_no_worker_process(backend_name):
         driver.kill()
 
 
+def test_shutdown_with_work_running_ends_it_and_starts_nothing_queued(backend_name):
+    driver = DriverProcess("shutdown_driver.py", backend_name, "busy")
+    try:
+        assert driver.report("running", timeout=120) is True
+        _, processes = _session_processes(driver)
+        driver.send("shutdown")
+        took = driver.report("shutdown_seconds", timeout=120)
+        assert took < 10.0, f"shutdown took {took:.1f} s with a 60 s task running"
+        assert driver.report("initialized") is False
+        # The running task was ended before it finished; the queued ones never started.
+        assert driver.report("exist") == ["started"]
+        gone = poll(lambda: not any(_alive(p) for p in processes), 15)
+        assert gone, [(p.pid, p.name()) for p in processes if _alive(p)]
+        assert driver.finish(timeout=60) == 0, driver.describe()
+    finally:
+        driver.kill()
+
+
 def test_interpreter_exit_leaves_no_worker_process(backend_name):
     driver = DriverProcess("shutdown_driver.py", backend_name, "exit")
     try:

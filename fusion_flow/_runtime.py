@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextvars
+import math
 import os
 import sys
 import tempfile
@@ -34,6 +35,9 @@ _FORK_SERVER_BOOTSTRAP = (
 )
 # Set to "0" to start every worker as a new interpreter instead of forking it.
 FORK_SERVER_ENV = "FUSION_FLOW_FORK_SERVER"
+# How long shutdown() lets running tasks finish before their workers are killed.
+SHUTDOWN_GRACE_ENV = "FUSION_FLOW_SHUTDOWN_GRACE_S"
+DEFAULT_SHUTDOWN_GRACE_S = 1.0
 
 _session: Optional[Runtime] = None
 _session_lock = threading.RLock()
@@ -79,13 +83,20 @@ class DriverSettings:
     log_to_driver: bool = True
     prestart_workers: int = 0
     session_root: Optional[str] = None
+    shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S
 
 
 class Runtime:
     """One process's session on a node."""
 
-    def __init__(self, native: _native.Session, job_env: Dict[str, str]) -> None:
+    def __init__(
+        self,
+        native: _native.Session,
+        job_env: Dict[str, str],
+        shutdown_grace_s: float = 0.0,
+    ) -> None:
         self.native = native
+        self.shutdown_grace_s = shutdown_grace_s
         self.is_driver: bool = native.is_driver
         self.namespace: str = native.namespace
         self.job_env = job_env
@@ -141,7 +152,7 @@ class Runtime:
             self._output.handle(self.native.next_events(0.1))
 
     def shutdown(self) -> None:
-        self.native.shutdown()
+        self.native.shutdown(self.shutdown_grace_s)
         self._stopping.set()
         if self._printer is not None:
             self._printer.join(timeout=1.0)
@@ -176,7 +187,7 @@ def start_driver(settings: DriverSettings) -> Runtime:
             session_root=root,
             hooks=_HOOKS,
         )
-        runtime = Runtime(native, settings.job_env)
+        runtime = Runtime(native, settings.job_env, settings.shutdown_grace_s)
         if settings.log_to_driver:
             runtime.start_printer()
         _session = runtime
@@ -201,6 +212,22 @@ def shutdown() -> None:
 
 
 atexit.register(shutdown)
+
+
+def shutdown_grace_from_environment() -> float:
+    """The grace period set in the environment, or the default; ValueError if malformed."""
+    text = os.environ.get(SHUTDOWN_GRACE_ENV)
+    if text is None:
+        return DEFAULT_SHUTDOWN_GRACE_S
+    try:
+        grace = float(text)
+    except ValueError:
+        grace = math.nan
+    if not math.isfinite(grace) or grace < 0:
+        raise ValueError(
+            f"{SHUTDOWN_GRACE_ENV} must be a non-negative number of seconds, got {text!r}"
+        )
+    return grace
 
 
 def _fork_server_args(prestart_workers: int) -> Optional[List[str]]:

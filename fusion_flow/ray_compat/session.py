@@ -149,6 +149,7 @@ def init(
         log_to_driver=True if log_to_driver is None else bool(log_to_driver),
         prestart_workers=min(math.ceil(cpus), 64),
         session_root=temp_dir,
+        shutdown_grace_s=_runtime.shutdown_grace_from_environment(),
     )
     return RayContext(_address_info(_runtime.start_driver(settings)))
 
@@ -159,7 +160,9 @@ def _anonymous_namespace() -> str:
 
 
 def shutdown(_exiting_interpreter: bool = False) -> None:
-    """Stops every worker and the node. Calling it without a running runtime does nothing."""
+    """Stops the runtime: no more work is taken, running tasks get a grace period to finish
+    (``FUSION_FLOW_SHUTDOWN_GRACE_S``, 1 s by default), then every worker is stopped and the
+    shared memory freed. Calling it without a running runtime does nothing."""
     _runtime.shutdown()
 
 

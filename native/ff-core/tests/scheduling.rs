@@ -603,3 +603,38 @@ fn an_unknown_argument_reaches_the_worker_as_lost() {
     let sent = dispatches(&h.take());
     assert_eq!(sent[0].arg_values[0].error, Some(ErrorKind::ObjectLost));
 }
+
+#[test]
+fn a_draining_node_lets_running_tasks_finish_and_starts_nothing_new() {
+    let (mut h, _) = Harness::new(&[(CPU, 2.0)]).with_workers(1);
+    let f = Arc::new(options(&[(CPU, 1.0)]));
+    let running = h.submit(&f, vec![]);
+    let queued = h.submit(&f, vec![]);
+    let actions = h.take();
+    let sent = dispatches(&actions);
+    assert_eq!(sent.len(), 1, "one idle worker");
+    assert_eq!(
+        started_workers(&actions).len(),
+        1,
+        "a worker for the second"
+    );
+    assert_eq!(h.node.running_task_count(), 1);
+
+    h.node.begin_drain();
+    assert!(h.node.is_draining());
+    let late = h.submit(&f, vec![]);
+    h.finish(&sent[0], b"done");
+    let after = h.take();
+    assert!(
+        dispatches(&after).is_empty(),
+        "nothing queued is handed out"
+    );
+    assert!(started_workers(&after).is_empty(), "no worker is started");
+    h.node.prestart_workers(2, &mut h.actions);
+    assert!(started_workers(&h.take()).is_empty());
+    assert_eq!(&h.value_of(running).data[..], b"done");
+    assert_eq!(h.node.running_task_count(), 0);
+    for id in [queued, late] {
+        assert!(matches!(h.node.lookup(id), Lookup::Pending));
+    }
+}

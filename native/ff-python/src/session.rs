@@ -628,12 +628,20 @@ impl Session {
         }
     }
 
-    /// Stops the node and every worker (driver only; a no-op in a worker). Idempotent.
-    fn shutdown(&self, py: Python<'_>) {
+    /// Stops the node and every worker (driver only; a no-op in a worker). Running tasks
+    /// get up to `grace_s` seconds to finish first. Idempotent.
+    #[pyo3(signature = (grace_s = 0.0))]
+    fn shutdown(&self, py: Python<'_>, grace_s: f64) -> PyResult<()> {
+        let grace = Duration::try_from_secs_f64(grace_s).map_err(|_| {
+            PyValueError::new_err(format!(
+                "the shutdown grace period must be a non-negative number of seconds, got {grace_s}"
+            ))
+        })?;
         if let Role::Driver(node) = &self.role {
             let node = node.clone();
-            py.detach(move || node.shutdown());
+            py.detach(move || node.shutdown(grace));
         }
+        Ok(())
     }
 
     /// Worker: the next task to run, or None when told to exit.

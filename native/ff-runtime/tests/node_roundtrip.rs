@@ -141,7 +141,7 @@ fn tasks_round_trip_through_worker_processes(root: &std::path::Path) {
     assert_eq!(total, available);
     let pids = node.worker_pids();
     assert_eq!(pids.len(), 2);
-    node.shutdown();
+    node.shutdown(Duration::ZERO);
     for pid in pids {
         // SAFETY: signal 0 only checks whether the process exists.
         let alive = unsafe { libc::kill(pid as i32, 0) } == 0;
@@ -159,7 +159,7 @@ fn a_crashing_worker_is_retried_then_reported(root: &std::path::Path) {
     assert!(value.message.contains("exited with code 3") || value.message.contains("closed"));
     let id = submit(&*client, &options("echo", 0), b"still works");
     assert_eq!(&get_one(&*client, id).data[..], b"still works");
-    node.shutdown();
+    node.shutdown(Duration::ZERO);
 }
 
 fn nested_tasks_do_not_deadlock_on_one_cpu(root: &std::path::Path) {
@@ -169,7 +169,7 @@ fn nested_tasks_do_not_deadlock_on_one_cpu(root: &std::path::Path) {
     assert_eq!(&get_one(&*client, id).data[..], b"from the child");
     let failed = submit(&*client, &options("fail", 0), b"");
     assert_eq!(get_one(&*client, failed).error, Some(ErrorKind::TaskError));
-    node.shutdown();
+    node.shutdown(Duration::ZERO);
 }
 
 fn worker_output_reaches_the_driver_with_a_prefix(root: &std::path::Path) {
@@ -194,7 +194,7 @@ fn worker_output_reaches_the_driver_with_a_prefix(root: &std::path::Path) {
         .find(|(_, l)| l == "printed by a task")
         .expect("the line arrived");
     assert_eq!(name.as_deref(), Some("hello"));
-    node.shutdown();
+    node.shutdown(Duration::ZERO);
 }
 
 fn main() {

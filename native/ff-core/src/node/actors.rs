@@ -313,6 +313,9 @@ impl Node {
 
     /// Sends every call that is at the head of its caller's queue with its arguments ready.
     pub(super) fn pump_actor(&mut self, actor_id: ActorId, out: &mut Vec<Action>) {
+        if self.draining {
+            return;
+        }
         let Some(actor) = self.actors.get_mut(&actor_id) else {
             return;
         };

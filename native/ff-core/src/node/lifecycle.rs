@@ -9,6 +9,9 @@ use super::*;
 impl Node {
     /// Starts `count` workers of the job's own environment ahead of any task.
     pub fn prestart_workers(&mut self, count: u32, out: &mut Vec<Action>) {
+        if self.draining {
+            return;
+        }
         for _ in 0..count {
             let worker = self.workers.add_starting(EnvId::DEFAULT);
             out.push(Action::StartWorker {

@@ -11,6 +11,7 @@
 
 mod actors;
 mod cancel;
+mod drain;
 mod lifecycle;
 mod scheduling;
 mod store;
@@ -204,6 +205,8 @@ pub struct Node {
     memory: SharedMemory,
     /// Tasks (and actor calls) that each unfinished task submitted and that are unfinished.
     children: FxHashMap<TaskId, FxHashSet<TaskId>>,
+    /// Shutdown has begun: nothing new is dispatched or started (see `drain`).
+    draining: bool,
 }
 
 /// A stored value waiting to be handed to the object table (see `store_all`).
@@ -235,6 +238,7 @@ impl Node {
             actor_by_object: FxHashMap::default(),
             streams: FxHashMap::default(),
             children: FxHashMap::default(),
+            draining: false,
         }
     }
 

@@ -8,6 +8,9 @@ impl Node {
     /// Hands queued tasks to idle workers while resources last, and starts workers for
     /// tasks that fit but have none.
     pub(super) fn schedule(&mut self, out: &mut Vec<Action>) {
+        if self.draining {
+            return;
+        }
         for class_id in self.queues.nonempty() {
             loop {
                 let class = self.queues.class(class_id);

@@ -162,12 +162,16 @@ impl Node {
         self.stopped.load(Ordering::Acquire)
     }
 
-    /// Stops every worker, the node's threads, and removes the session directory. Idempotent.
-    pub fn shutdown(&self) {
+    /// Stops the node. It takes no more work from the driver and hands out none of what is
+    /// queued; tasks already running get up to `grace` to finish. Then every worker is
+    /// stopped (killed if it does not exit), the node's threads end and the session
+    /// directory, with the shared memory it names, is removed. Idempotent.
+    pub fn shutdown(&self, grace: Duration) {
         if self.stopped.swap(true, Ordering::AcqRel) {
             return;
         }
         self.shared.begin_stop();
+        self.shared.drain(grace);
         self.shared.stop_workers(Duration::from_millis(500));
         if let Some(server) = &self.shared.fork_server {
             server.stop(Duration::from_secs(1));
@@ -182,7 +186,7 @@ impl Node {
 
 impl Drop for Node {
     fn drop(&mut self) {
-        self.shutdown();
+        self.shutdown(Duration::ZERO);
     }
 }
 

@@ -279,6 +279,15 @@ impl NodeShared {
         }
     }
 
+    /// Lets the tasks that are running finish, up to `grace`, while nothing new starts.
+    pub fn drain(self: &Arc<Self>, grace: Duration) {
+        self.with_state(|state, _| state.core.begin_drain());
+        let until = Instant::now() + grace;
+        while Instant::now() < until && self.state.lock().core.running_task_count() > 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Stops every worker process: closes their connections (they exit on end-of-file), waits
     /// up to `grace` for them, then kills what is left.
     pub fn stop_workers(&self, grace: Duration) {
