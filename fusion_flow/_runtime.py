@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from fusion_flow import _native
+from fusion_flow._future_resolver import FutureResolver
 
 # When this process started using fusion-flow (Ray's notices count time from here).
 _IMPORTED_AT = time.monotonic()
@@ -97,6 +98,7 @@ class Runtime:
     ) -> None:
         self.native = native
         self.shutdown_grace_s = shutdown_grace_s
+        self.futures = FutureResolver(self)
         self.is_driver: bool = native.is_driver
         self.namespace: str = native.namespace
         self.job_env = job_env
@@ -267,28 +269,16 @@ def _rebuild_object_ref(binary: bytes) -> _native.ObjectRef:
 
 
 def _object_ref_future(ref: _native.ObjectRef) -> Any:
-    """A ``concurrent.futures.Future`` resolved (on a helper thread) with the ref's value or
-    exception."""
-    import concurrent.futures
-
-    from fusion_flow import _values
-
-    future: concurrent.futures.Future = concurrent.futures.Future()
+    """A ``concurrent.futures.Future`` that the session's resolver sets with the ref's value
+    or exception."""
     runtime = _session
-
-    def resolve() -> None:
-        try:
-            value = _values.get_values(runtime, [ref], None)[0]
-        except BaseException as error:
-            future.set_exception(error)
-        else:
-            future.set_result(value)
-
     if runtime is None:
+        import concurrent.futures
+
+        future: concurrent.futures.Future = concurrent.futures.Future()
         future.set_exception(RuntimeError("fusion-flow is not running"))
-    else:
-        threading.Thread(target=resolve, name="fusion-flow-future", daemon=True).start()
-    return future
+        return future
+    return runtime.futures.future(ref)
 
 
 def _object_ref_awaitable(ref: _native.ObjectRef) -> Any:
