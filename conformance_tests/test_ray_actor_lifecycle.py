@@ -514,6 +514,49 @@ def test_max_task_retries_retries_the_call_in_flight(ray, tmp_path):
         assert f.read().split() == [str(first_pid), str(second_pid)]
 
 
+class DiesOnCalls:
+    """Its process dies on the first `deaths` calls of ``work``, counted across restarts."""
+
+    def __init__(self, constructions, calls, deaths):
+        append_line(constructions, str(os.getpid()))
+        self.calls, self.deaths = calls, deaths
+
+    def work(self, value):
+        if append_line(self.calls, "call") <= self.deaths:
+            os._exit(1)
+        return value * 2
+
+
+def test_calls_retry_across_several_restarts_with_minus_one(ray, tmp_path):
+    constructions, calls = str(tmp_path / "constructions"), str(tmp_path / "calls")
+    actor = (
+        ray.remote(DiesOnCalls)
+        .options(max_restarts=-1, max_task_retries=-1)
+        .remote(constructions, calls, 3)
+    )
+    assert ray.get(actor.work.remote(21), timeout=120) == 42
+    assert count_lines(calls) == 4  # three attempts died with their process, the fourth ran
+    assert count_lines(constructions) == 4
+    assert ray.get(actor.work.remote(5), timeout=60) == 10
+
+
+def test_a_call_fails_once_its_max_task_retries_are_used_up(ray, tmp_path):
+    constructions, calls = str(tmp_path / "constructions"), str(tmp_path / "calls")
+    actor = (
+        ray.remote(DiesOnCalls)
+        .options(max_restarts=-1, max_task_retries=1)
+        .remote(constructions, calls, 5)
+    )
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(actor.work.remote(1), timeout=120)
+    assert count_lines(calls) == 2  # the call and its one retry
+    # The actor restarts again and the next call gets its own retries.
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(actor.work.remote(1), timeout=120)
+    assert count_lines(calls) == 4
+    assert ray.get(actor.work.remote(3), timeout=120) == 6
+
+
 def test_method_retry_exceptions(ray):
     @ray.remote(max_task_retries=2)
     class Flaky:

@@ -82,6 +82,22 @@ def test_worker_crashed_error_after_retries_are_used_up(ray, attempts_file):
     )
 
 
+def test_max_retries_minus_one_retries_until_it_succeeds(ray, attempts_file):
+    f = ray.remote(max_retries=-1)(die_until)
+    assert ray.get(f.remote(attempts_file, 5), timeout=120) == 6
+    assert len(set(pids_in(attempts_file))) == 6  # each attempt in a new worker
+
+
+def test_a_nested_task_is_retried_and_its_parent_gets_the_result(ray, attempts_file):
+    child = ray.remote(max_retries=2)(die_until)
+
+    @ray.remote
+    def parent(path):
+        return ray.get(child.remote(path, 2)) * 10
+
+    assert ray.get(parent.remote(attempts_file), timeout=120) == 30
+
+
 def test_no_retry_with_max_retries_zero(ray, attempts_file):
     f = ray.remote(max_retries=0)(die_until)
     with pytest.raises(ray.exceptions.WorkerCrashedError):
