@@ -8,6 +8,8 @@ process itself does not start the backend here.
 """
 
 import re
+import signal
+import time
 
 import psutil
 import pytest
@@ -220,5 +222,38 @@ def test_interpreter_exit_leaves_no_worker_process(backend_name):
         assert driver.finish(timeout=120) == 0, driver.describe()
         gone = poll(lambda: not any(_alive(p) for p in processes), 15)
         assert gone, [(p.pid, p.name()) for p in processes if _alive(p)]
+    finally:
+        driver.kill()
+
+
+# ----------------------------------------------------------------- process faults
+
+
+def test_ctrl_c_interrupts_a_blocking_get_and_the_runtime_stays_usable(backend_name, tmp_path):
+    driver = DriverProcess("faults_driver.py", backend_name, "ctrl_c", str(tmp_path))
+    try:
+        assert driver.report("blocking", timeout=120) is True
+        time.sleep(0.5)  # the driver is inside get by now
+        sent = time.monotonic()
+        driver.proc.send_signal(signal.SIGINT)
+        assert driver.report("interrupted", timeout=30) is True
+        assert time.monotonic() - sent < 5.0, "Ctrl-C took too long to interrupt get"
+        assert driver.report("after", timeout=60) == [0, 2, 4, 6, 8]
+        assert driver.finish(timeout=60) == 0, driver.describe()
+    finally:
+        driver.kill()
+
+
+def test_a_driver_killed_with_sigkill_leaves_no_worker(backend_name, tmp_path):
+    driver = DriverProcess("faults_driver.py", backend_name, "killed", str(tmp_path))
+    try:
+        worker_pids = driver.report("worker_pids", timeout=120)
+        workers = [psutil.Process(pid) for pid in set(worker_pids)]
+        assert len(workers) == 2 and all(_alive(p) for p in workers)
+        driver.proc.kill()
+        driver.proc.wait(timeout=30)
+        # Workers only: Ray's dashboard and runtime-env agents outlive a killed driver.
+        gone = poll(lambda: not any(_alive(p) for p in workers), 30)
+        assert gone, [(p.pid, p.name()) for p in workers if _alive(p)]
     finally:
         driver.kill()

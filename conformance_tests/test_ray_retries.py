@@ -1,6 +1,7 @@
 """max_retries (worker deaths), retry_exceptions (application errors), max_calls."""
 
 import os
+import signal
 import sys
 
 import psutil
@@ -190,6 +191,22 @@ def test_retry_exceptions_in_the_decorator(ray, attempts_file):
 
 
 # ----------------------------------------------------------------- max_calls
+
+
+def test_an_idle_worker_killed_from_outside_is_replaced(ray):
+    f = ray.remote(worker_pid)
+    victim = ray.get(f.remote(), timeout=60)
+    os.kill(victim, signal.SIGKILL)
+    assert poll(lambda: not psutil.pid_exists(victim) or _is_zombie(victim), timeout=30)
+    pids = ray.get([f.remote() for _ in range(20)], timeout=120)
+    assert victim not in pids
+
+
+def _is_zombie(pid):
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def test_max_calls_starts_a_fresh_worker(ray):

@@ -638,3 +638,45 @@ fn a_draining_node_lets_running_tasks_finish_and_starts_nothing_new() {
         assert!(matches!(h.node.lookup(id), Lookup::Pending));
     }
 }
+
+#[test]
+fn a_running_tasks_children_go_before_queued_top_level_tasks() {
+    let (mut h, workers) = Harness::new(&[(CPU, 1.0)]).with_workers(1);
+    let f = Arc::new(options(&[(CPU, 1.0)]));
+    h.submit(&f, vec![]);
+    let parent = dispatches(&h.take()).remove(0);
+    let waiting: Vec<ObjectId> = (0..3).map(|_| h.submit(&f, vec![])).collect();
+    let client = h.node.worker_client(workers[0]).unwrap();
+    let children: Vec<ObjectId> = (0..2)
+        .map(|_| {
+            let spec = TaskSpec {
+                task_id: h.ids.next(),
+                kind: TaskKind::Function,
+                options: f.clone(),
+                args: Payload::value(Bytes::new()),
+                arg_refs: Vec::new(),
+                parent: Some(parent.spec.task_id),
+            };
+            let result = spec.return_ids().next().unwrap();
+            h.node.submit(client, spec, &mut h.actions).unwrap();
+            result
+        })
+        .collect();
+    h.finish(&parent, b"parent");
+    let mut order = Vec::new();
+    for _ in 0..5 {
+        let sent = dispatches(&h.take());
+        assert_eq!(sent.len(), 1, "one CPU: one task at a time");
+        order.push(sent[0].spec.task_id);
+        h.finish(&sent[0], b"v");
+    }
+    let expected: Vec<_> = children
+        .iter()
+        .chain(&waiting)
+        .map(|id| id.task_id())
+        .collect();
+    assert_eq!(
+        order, expected,
+        "children first, then the rest in submission order"
+    );
+}

@@ -509,7 +509,7 @@ impl Node {
     fn requeue_creation(&mut self, creation: TaskSpec, out: &mut Vec<Action>) {
         let class = self.class_of(&creation);
         let task_id = creation.task_id;
-        self.queues.push(class, task_id);
+        self.queues.push(class, task_id, creation.parent.is_some());
         self.tasks.insert(
             task_id,
             TaskEntry {

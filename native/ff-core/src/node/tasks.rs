@@ -43,7 +43,7 @@ impl Node {
             TaskState::WaitingForArgs(missing)
         };
         if state == TaskState::Queued {
-            self.queues.push(class, task_id);
+            self.queues.push(class, task_id, spec.parent.is_some());
         }
         self.tasks.insert(
             task_id,
@@ -311,7 +311,7 @@ impl Node {
                     } else {
                         task.state = TaskState::Queued;
                         let class = task.class;
-                        self.queues.push(class, task_id);
+                        self.queues.push(class, task_id, task.spec.parent.is_some());
                     }
                 }
             }
