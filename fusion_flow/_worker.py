@@ -14,7 +14,7 @@ import signal
 import sys
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from fusion_flow import _native, _runtime, _serialization, _values
+from fusion_flow import _native, _runtime, _serialization, _values, ray_alias
 from fusion_flow._network import node_ip_address
 
 
@@ -296,6 +296,7 @@ class _ArgumentFailed(Exception):
 
 
 def main() -> None:
+    ray_alias.install_if_requested()  # a `fusion-flow run` program's `import ray`
     # As in Ray, user code may import modules from the driver's working directory (which is
     # this worker's too); it goes after the paths the driver had.
     if os.getcwd() not in sys.path:

@@ -1,10 +1,12 @@
 """Ray Core's API on the fusion-flow runtime: ``import fusion_flow.ray_compat as ray``.
 
-This module only re-exports; each name lives in the module of its job.
+This module only re-exports (each name lives in the module of its job) and names what Ray has
+and fusion-flow does not yet.
 """
 
 from fusion_flow.ray_compat import actor, exceptions, util
 from fusion_flow.ray_compat._decorators import remote
+from fusion_flow.ray_compat._unsupported import UnsupportedAttribute
 from fusion_flow.ray_compat.actor import method
 from fusion_flow.ray_compat.cancellation import cancel
 from fusion_flow.ray_compat.cluster import (
@@ -45,3 +47,23 @@ __all__ = [
     "util",
     "wait",
 ]
+
+# Ray's public names that fusion-flow does not provide yet: using one raises an error that names
+# it rather than a bare AttributeError.
+_NOT_YET = frozenset(
+    {
+        "ActorClassID", "ActorID", "ClientBuilder", "ClusterID", "DynamicObjectRefGenerator",
+        "FunctionID", "JobID", "Language", "LoggingConfig", "NodeID", "ObjectID",
+        "PlacementGroupID", "SCRIPT_MODE", "TaskID", "UniqueID", "WORKER_MODE", "WorkerID",
+        "autoscaler", "client", "cpp_function", "cross_language", "dashboard", "data",
+        "experimental", "internal", "java_actor_class", "java_function", "job_config", "rllib",
+        "runtime_env", "serialization", "serve", "state", "timeline", "train", "tune",
+        "widgets", "workflow",
+    }
+)  # fmt: skip
+
+
+def __getattr__(name: str):
+    if name in _NOT_YET:
+        raise UnsupportedAttribute(f"ray.{name}")
+    raise AttributeError(f"module 'ray' has no attribute {name!r}")

@@ -15,3 +15,8 @@ class Unsupported(NotImplementedError):
         if hint:
             message += f": {hint}"
         super().__init__(message)
+
+
+class UnsupportedAttribute(Unsupported, AttributeError):
+    """A Ray module attribute fusion-flow does not have. Also an AttributeError, so that
+    ``hasattr`` and ``getattr(module, name, default)`` answer as for any missing name."""
