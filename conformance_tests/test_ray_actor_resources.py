@@ -277,24 +277,3 @@ def test_actor_env_vars_seen_by_the_constructor(ray):
 
     actor = FromConstructor.options(runtime_env={"env_vars": {"CONSTRUCTOR_VAR": "yes"}}).remote()
     assert ray.get(actor.get.remote()) == "yes"
-
-
-# ----------------------------------------------------------------- placement groups (issue 6)
-
-
-@pytest.mark.later(6)
-def test_actor_in_a_placement_group(ray):
-    idle(ray)
-    group = ray.util.placement_group([{"CPU": 1}])
-    assert ray.get(group.ready(), timeout=60) is not None
-    strategy = ray.util.scheduling_strategies.PlacementGroupSchedulingStrategy(group)
-
-    @ray.remote(num_cpus=1)
-    class Placed:
-        def group_id(self):
-            return ray.get_runtime_context().get_placement_group_id()
-
-    placed = Placed.options(scheduling_strategy=strategy).remote()
-    assert ray.get(placed.group_id.remote(), timeout=60) == group.id.hex()
-    ray.kill(placed)
-    ray.util.remove_placement_group(group)

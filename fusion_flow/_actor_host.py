@@ -61,6 +61,7 @@ class ActorHost:
             descriptor=descriptor,
             assigned=dict(call.assigned),
             gpu_ids=list(call.gpu_ids),
+            capture_child_tasks=call.capture_child_tasks,
         )
         token = self.runtime.enter_task(self.executor.task_context(call, "__init__"))
         # Made in two steps, as in Ray, so that a failing __init__ still has an instance to

@@ -55,6 +55,7 @@ class TaskContext:
     gpu_ids: List[int]
     attempt: int
     binary: bytes = b""  # the task id's bytes: the parent of the tasks this one submits
+    placement: Any = None  # a ray_compat._placement.Placement when it runs in a bundle
 
 
 @dataclass
@@ -70,6 +71,7 @@ class ActorContext:
     descriptor: Any = None  # the ActorDescriptor, to make handles to this actor
     assigned: Dict[str, float] = field(default_factory=dict)  # what the actor holds
     gpu_ids: List[int] = field(default_factory=list)
+    capture_child_tasks: bool = False  # its calls submit into its placement group
 
     def handle_object_id(self) -> bytes:
         """The id of the object every handle to this actor refers to (see ff-core's ids)."""

@@ -25,6 +25,8 @@ def error_from_payload(payload: _native.ErrorPayload, object_ref: Any = None) ->
         return exceptions.ObjectStoreFullError(payload.message)
     if kind == "task_cancelled":
         return exceptions.TaskCancelledError()
+    if kind == "placement_group_removed":
+        return exceptions.TaskPlacementGroupRemoved()
     if kind == "actor_died":
         return _actor_died(payload)
     if kind == "actor_unavailable":
@@ -49,6 +51,7 @@ _DEATH_REASONS = {
         "SYSTEM_ERROR Worker exit detail: {detail}"
     ),
     "unknown": "The actor is unknown to this runtime (it may belong to an earlier session).",
+    "placement_group_removed": "The actor is dead because its worker process has died. {detail}",
 }
 
 

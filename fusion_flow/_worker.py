@@ -14,7 +14,7 @@ import signal
 import sys
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from fusion_flow import _native, _runtime, _serialization, _values, ray_alias
+from fusion_flow import _native, _placement, _runtime, _serialization, _values, ray_alias
 from fusion_flow._network import node_ip_address
 
 
@@ -145,8 +145,10 @@ class Executor:
         actor = self.runtime.current_actor
         if actor is not None:  # an actor's calls use what the actor holds
             assigned, gpu_ids = actor.assigned, actor.gpu_ids
+            capture = actor.capture_child_tasks
         else:
             assigned, gpu_ids = call.assigned, list(call.gpu_ids)
+            capture = call.capture_child_tasks
         return _runtime.TaskContext(
             task_id=call.task_id_hex(),
             name=call.name,
@@ -155,6 +157,7 @@ class Executor:
             gpu_ids=gpu_ids,
             attempt=call.attempt,
             binary=call.task_id,
+            placement=_placement.from_assigned(assigned, capture),
         )
 
     def announce(self, name: str) -> None:

@@ -12,6 +12,7 @@ import warnings
 import pytest
 
 from fusion_flow.ray_compat import _options as O
+from fusion_flow.ray_compat.util.placement_group import PlacementGroup, PlacementGroupID
 from fusion_flow.ray_compat.util.scheduling_strategies import (
     DoesNotExist,
     Exists,
@@ -962,6 +963,10 @@ def deprecation(key):
     )
 
 
+ONE_BUNDLE = PlacementGroup(PlacementGroupID(b"\x01" * 18), bundle_cache=[{"CPU": 1.0}])
+BAD_BUNDLE_INDEX = "placement group bundle index 1 is invalid. Valid placement group indexes: 0-1"
+
+
 @pytest.mark.parametrize(
     "options, outcome",
     [
@@ -984,7 +989,12 @@ def deprecation(key):
             (ValueError, NO_GROUP_INDEX),
         ),
         ({"scheduling_strategy": PlacementGroupSchedulingStrategy(None)}, None),
-        ({"scheduling_strategy": PlacementGroupSchedulingStrategy(object())}, None),
+        ({"scheduling_strategy": PlacementGroupSchedulingStrategy(ONE_BUNDLE)}, None),
+        ({"scheduling_strategy": PlacementGroupSchedulingStrategy(ONE_BUNDLE, 0)}, None),
+        (
+            {"scheduling_strategy": PlacementGroupSchedulingStrategy(ONE_BUNDLE, 1)},
+            (ValueError, BAD_BUNDLE_INDEX),
+        ),
     ],
 )
 def test_validate_submit_options(options, outcome):
@@ -1047,7 +1057,6 @@ def test_unsupported_task_features():
     ) == [
         "placement_group",
         "placement_group_capture_child_tasks",
-        "scheduling_strategy=PlacementGroupSchedulingStrategy",
         "label_selector",
         "fallback_strategy",
         "runtime_env['pip']",

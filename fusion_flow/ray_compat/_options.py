@@ -614,6 +614,11 @@ def _nonzero(resources: Dict[str, Any]) -> Dict[str, float]:
     return {name: float(q) for name, q in resources.items() if q != 0}
 
 
+def resources_as_given(options: Dict[str, Any], default_num_cpus: Any) -> Dict[str, Any]:
+    """The nonzero requested amounts as the user wrote them (ints stay ints), for messages."""
+    return {name: q for name, q in _requested_resources(options, default_num_cpus).items() if q}
+
+
 def task_resource_request(options: Dict[str, Any]) -> Dict[str, float]:
     """What a task holds while it runs (CPU defaults to 1; zero entries dropped)."""
     return _nonzero(_requested_resources(options, 1))
@@ -670,6 +675,10 @@ def validate_submit_options(options: Dict[str, Any]) -> None:
             raise AssertionError  # Ray asserts that a placement group is a PlacementGroup
         if group in ("default", None) and bundle_index != -1:
             raise ValueError("If placement group is not set, the value of bundle index must be -1.")
+        if group not in ("default", None):
+            from fusion_flow.ray_compat.util.placement_group import check_placement_group_index
+
+            check_placement_group_index(group, bundle_index)
     elif isinstance(strategy, str) and strategy not in ("DEFAULT", "SPREAD"):
         raise ValueError(
             f"Invalid scheduling_strategy value {strategy}. Valid values are "
@@ -688,6 +697,8 @@ _STRATEGY_CLASSES = (
 def _runs_on_this_node(strategy: Any, node_id: Optional[str]) -> bool:
     """A node-affinity strategy that a single node honours: its own id, or a soft one
     (which may run anywhere)."""
+    if isinstance(strategy, PlacementGroupSchedulingStrategy):
+        return True  # one node holds every bundle
     if not isinstance(strategy, NodeAffinitySchedulingStrategy):
         return False
     return strategy.soft or strategy.node_id == node_id

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from fusion_flow import _native, _runtime, _serialization
+from fusion_flow._placement import placement_of
 from fusion_flow.ray_compat import _options, exceptions
 from fusion_flow.ray_compat._unsupported import Unsupported
 from fusion_flow.ray_compat.object_ref_generator import ObjectRefGenerator
 from fusion_flow.ray_compat.session import ensure_runtime
+from fusion_flow.ray_compat.util.placement_group import check_bundle_shape
 
 # The default concurrency of an actor with async methods, as in Ray.
 ASYNC_DEFAULT_MAX_CONCURRENCY = 1000
@@ -270,6 +272,13 @@ class ActorClass:
         runtime.ensure_function(function_id, pickled)
         descriptor = self._descriptor(options, function_id, runtime.namespace)
         placement, running = _options.actor_resource_request(options)
+        task = runtime.current_task
+        parent = task.placement if task is not None else None
+        given = _options.resources_as_given(options, None)
+        check_bundle_shape(options, given, placement, self._cls.__qualname__)
+        bundle = placement_of(options, parent if parent and parent.capture_child_tasks else None)
+        if bundle is not None:
+            placement, running = bundle.rename(placement), bundle.rename(running)
         # The actor holds `running` from its constructor on; `placement` only has to exist on
         # the node (a default actor needs a node with a CPU but takes none).
         template = _native.TaskTemplate(
@@ -282,6 +291,8 @@ class ActorClass:
             retry_allowlist=b"",
             max_calls=0,
             env_vars=dict((options.get("runtime_env") or {}).get("env_vars") or {}),
+            placement_group=bundle.group_id if bundle is not None else None,
+            capture_child_tasks=bundle is not None and bundle.capture_child_tasks,
         )
         data, nested, ref_args = _serialization.pack_args(args, kwargs)
         name = options.get("name")

@@ -7,10 +7,12 @@ import inspect
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from fusion_flow import _native, _runtime, _serialization
+from fusion_flow._placement import Placement, placement_of
 from fusion_flow.ray_compat import _options
 from fusion_flow.ray_compat._unsupported import Unsupported
 from fusion_flow.ray_compat.object_ref_generator import ObjectRefGenerator
 from fusion_flow.ray_compat.session import ensure_runtime
+from fusion_flow.ray_compat.util.placement_group import check_bundle_shape
 
 DEFAULT_MAX_RETRIES = 3
 
@@ -27,12 +29,23 @@ class _Submitter:
             self.num_returns = "streaming" if owner._is_generator else 1
         self.streaming = self.num_returns == "streaming"
         self._checked = False
-        self._template: Optional[Tuple[_runtime.Runtime, _native.TaskTemplate]] = None
+        # Per session and placement (a task capturing its children into a placement group
+        # gives the same options another bundle).
+        self._templates: Dict[Tuple[int, Optional[Placement]], _native.TaskTemplate] = {}
+        self._runtime: Optional[_runtime.Runtime] = None
 
     def template(self, runtime: _runtime.Runtime) -> _native.TaskTemplate:
-        cached = self._template
-        if cached is not None and cached[0] is runtime:
-            return cached[1]
+        task = runtime.current_task
+        parent = task.placement if task is not None else None
+        captured = parent if parent is not None and parent.capture_child_tasks else None
+        placement = placement_of(self.options, captured)
+        if self._runtime is not runtime:
+            self._templates.clear()
+            self._runtime = runtime
+        key = (id(runtime), placement)
+        cached = self._templates.get(key)
+        if cached is not None:
+            return cached
         if not self._checked:
             self._check(runtime)
         function_id, pickled = self.owner._exported()
@@ -43,11 +56,14 @@ class _Submitter:
         if isinstance(retry, (list, tuple)):
             allowlist = _serialization.dumps_function(tuple(retry))
         max_retries = options.get("max_retries")
+        resources = _options.task_resource_request(options)
+        name = self.owner._function.__qualname__
+        check_bundle_shape(options, _options.resources_as_given(options, 1), {}, name)
         template = _native.TaskTemplate(
             function_id=function_id,
             name=options.get("name") or self.owner._name,
             num_returns=1 if self.streaming else self.num_returns,
-            resources=_options.task_resource_request(options),
+            resources=placement.rename(resources) if placement is not None else resources,
             max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
             retry_exceptions=bool(retry),
             retry_allowlist=allowlist,
@@ -55,8 +71,10 @@ class _Submitter:
             env_vars=dict((options.get("runtime_env") or {}).get("env_vars") or {}),
             streaming=self.streaming,
             backpressure=_options.generator_backpressure(options),
+            placement_group=placement.group_id if placement is not None else None,
+            capture_child_tasks=placement is not None and placement.capture_child_tasks,
         )
-        self._template = (runtime, template)
+        self._templates[key] = template
         return template
 
     def _check(self, runtime: _runtime.Runtime) -> None:

@@ -7,7 +7,7 @@ import logging
 import os
 from typing import Any, Dict, List, Optional
 
-from fusion_flow import _runtime
+from fusion_flow import _placement, _runtime
 from fusion_flow.ray_compat.session import ensure_runtime
 
 _logger = logging.getLogger(__name__)
@@ -99,11 +99,15 @@ class RuntimeContext:
         return os.path.basename(str(self._runtime.native.session_dir))
 
     def get_placement_group_id(self) -> Optional[str]:
-        return None
+        task = self._runtime.current_task
+        placement = task.placement if task is not None else None
+        return placement.group_hex if placement is not None else None
 
     @property
     def should_capture_child_tasks_in_placement_group(self) -> bool:
-        return False
+        task = self._runtime.current_task
+        placement = task.placement if task is not None else None
+        return placement is not None and placement.capture_child_tasks
 
     def get_assigned_resources(self) -> Dict[str, float]:
         # Ray's message really has this run of spaces (a line continuation in its source).
@@ -112,7 +116,7 @@ class RuntimeContext:
             "Current mode: 0"
         )
         task = self._runtime.current_task
-        return dict(task.assigned) if task is not None else {}
+        return _placement.original_resources(task.assigned) if task is not None else {}
 
     def get_accelerator_ids(self) -> Dict[str, List[str]]:
         task = self._runtime.current_task

@@ -13,9 +13,35 @@ _LAZY = {
     "ActorPool": ("fusion_flow.ray_compat.util.actor_pool", "ActorPool"),
     "list_named_actors": ("fusion_flow.ray_compat.named_actors", "list_named_actors"),
     "queue": ("fusion_flow.ray_compat.util.queue", None),
+    "placement_group": ("fusion_flow.ray_compat.util.placement_group", "placement_group"),
+    "PlacementGroup": ("fusion_flow.ray_compat.util.placement_group", "PlacementGroup"),
+    "remove_placement_group": (
+        "fusion_flow.ray_compat.util.placement_group",
+        "remove_placement_group",
+    ),
+    "get_placement_group": ("fusion_flow.ray_compat.util.placement_group", "get_placement_group"),
+    "placement_group_table": (
+        "fusion_flow.ray_compat.util.placement_group",
+        "placement_group_table",
+    ),
+    "get_current_placement_group": (
+        "fusion_flow.ray_compat.util.placement_group",
+        "get_current_placement_group",
+    ),
 }
 
-__all__ = ["ActorPool", "list_named_actors", "queue", "scheduling_strategies"]
+__all__ = [
+    "ActorPool",
+    "PlacementGroup",
+    "get_current_placement_group",
+    "get_placement_group",
+    "list_named_actors",
+    "placement_group",
+    "placement_group_table",
+    "queue",
+    "remove_placement_group",
+    "scheduling_strategies",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -125,6 +125,21 @@ impl ActorId {
     }
 }
 
+fixed_id!(
+    /// A placement group: 14 unique bytes and the job id, as Ray lays it out.
+    PlacementGroupId, 18
+);
+
+impl PlacementGroupId {
+    /// A fresh placement group id of `job`.
+    pub fn new(job: JobId) -> Self {
+        let mut bytes = [0u8; 18];
+        bytes[..14].copy_from_slice(&rand::random::<[u8; 14]>());
+        bytes[14..].copy_from_slice(job.as_bytes());
+        Self(bytes)
+    }
+}
+
 impl JobId {
     /// The n-th job of a cluster, counting from 1 as Ray does (`01000000` for the first).
     pub fn from_index(index: u32) -> Self {

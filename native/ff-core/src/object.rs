@@ -29,6 +29,8 @@ pub enum ErrorKind {
     PendingCallsLimitExceeded,
     /// The value is larger than the whole object store.
     ObjectStoreFull,
+    /// The task's placement group was removed before the task could finish.
+    PlacementGroupRemoved,
 }
 
 /// Bytes that live in shared memory rather than in the node's heap: a segment any process

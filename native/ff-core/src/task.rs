@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::ids::{ActorId, FunctionId, ObjectId, TaskId};
+use crate::ids::{ActorId, FunctionId, ObjectId, PlacementGroupId, TaskId};
 use crate::object::Payload;
 use crate::resources::ResourceSet;
 
@@ -34,6 +34,11 @@ pub struct TaskOptions {
     /// A streaming task pauses once this many of its items are not consumed yet (0: never).
     pub backpressure: u32,
     pub env_vars: Arc<EnvVars>,
+    /// The placement group whose bundle resources `resources` names (the API layer renames
+    /// a request as Ray does: `CPU` in bundle 0 of group G is `CPU_group_0_G`).
+    pub placement_group: Option<PlacementGroupId>,
+    /// Tasks this one submits go to the same placement group unless they name another.
+    pub capture_child_tasks: bool,
 }
 
 /// A name an actor is registered under, unique in its namespace.

@@ -46,6 +46,8 @@ fn options(
         streaming: false,
         backpressure: 0,
         env_vars: Arc::new(BTreeMap::new()),
+        placement_group: None,
+        capture_child_tasks: false,
     })
 }
 

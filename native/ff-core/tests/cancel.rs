@@ -39,6 +39,8 @@ impl Harness {
                 streaming: false,
                 backpressure: 0,
                 env_vars: Arc::new(BTreeMap::new()),
+                placement_group: None,
+                capture_child_tasks: false,
             }),
         };
         harness.node.prestart_workers(workers, &mut harness.actions);

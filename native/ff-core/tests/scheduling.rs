@@ -4,8 +4,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use ff_core::ids::{FunctionId, JobId, ObjectId, TaskIdGenerator, WorkerId};
-use ff_core::node::{Action, Dispatch, Node, NodeConfig, WaitKind, WaitResult, WaitStart};
+use ff_core::ids::{FunctionId, JobId, ObjectId, PlacementGroupId, TaskIdGenerator, WorkerId};
+use ff_core::node::{
+    bundle_resource_name, Action, Dispatch, Node, NodeConfig, PlacementGroupSpec,
+    PlacementGroupState, PlacementStrategy, WaitKind, WaitResult, WaitStart,
+};
 use ff_core::object::{ErrorKind, Payload};
 use ff_core::object_table::{ClientId, Lookup};
 use ff_core::resources::{Quantity, ResourceSet, CPU, GPU};
@@ -39,6 +42,8 @@ fn options(request: &[(&str, f64)]) -> TaskOptions {
         streaming: false,
         backpressure: 0,
         env_vars: Arc::new(BTreeMap::new()),
+        placement_group: None,
+        capture_child_tasks: false,
     }
 }
 
@@ -678,5 +683,113 @@ fn a_running_tasks_children_go_before_queued_top_level_tasks() {
     assert_eq!(
         order, expected,
         "children first, then the rest in submission order"
+    );
+}
+
+// ----------------------------------------------------------------- placement groups
+
+fn group(bundles: &[&[(&str, f64)]]) -> PlacementGroupSpec {
+    PlacementGroupSpec {
+        id: PlacementGroupId::new(JobId::from_index(1)),
+        name: None,
+        bundles: bundles.iter().map(|b| resources(b)).collect(),
+        strategy: PlacementStrategy::Pack,
+        detached: false,
+    }
+}
+
+fn in_bundle(spec: &PlacementGroupSpec, index: usize, cpus: f64) -> TaskOptions {
+    let cpu = bundle_resource_name(CPU, spec.id, Some(index));
+    let sliver = bundle_resource_name("bundle", spec.id, Some(index));
+    let mut options = options(&[(cpu.as_str(), cpus), (sliver.as_str(), 0.001)]);
+    options.placement_group = Some(spec.id);
+    options
+}
+
+#[test]
+fn a_placement_group_trades_node_resources_for_bundle_resources() {
+    let (mut h, _) = Harness::new(&[(CPU, 4.0)]).with_workers(1);
+    let spec = group(&[&[(CPU, 1.0)], &[(CPU, 2.0)]]);
+    h.node.create_placement_group(spec.clone(), &mut h.actions);
+    h.take();
+    let name = |index| bundle_resource_name(CPU, spec.id, index);
+    assert_eq!(h.node.available().get(CPU), quantity(1.0));
+    assert_eq!(h.node.available().get(&name(Some(0))), quantity(1.0));
+    assert_eq!(h.node.available().get(&name(Some(1))), quantity(2.0));
+    assert_eq!(h.node.available().get(&name(None)), quantity(3.0));
+    assert_eq!(h.node.total().get(CPU), quantity(4.0));
+
+    let task = h.submit(&Arc::new(in_bundle(&spec, 1, 2.0)), vec![]);
+    let sent = dispatches(&h.take());
+    assert_eq!(sent.len(), 1, "the bundle holds the task");
+    assert_eq!(h.node.available().get(&name(Some(1))), quantity(0.0));
+    h.finish(&sent[0], b"done");
+    assert_eq!(&h.value_of(task).data[..], b"done");
+    assert_eq!(h.node.available().get(&name(Some(1))), quantity(2.0));
+}
+
+#[test]
+fn a_group_that_does_not_fit_waits_and_strict_spread_never_fits_one_node() {
+    let (mut h, _) = Harness::new(&[(CPU, 2.0)]).with_workers(0);
+    let big = group(&[&[(CPU, 3.0)]]);
+    let mut spread = group(&[&[(CPU, 1.0)], &[(CPU, 1.0)]]);
+    spread.strategy = PlacementStrategy::StrictSpread;
+    let first = group(&[&[(CPU, 2.0)]]);
+    let waiting = group(&[&[(CPU, 1.0)]]);
+    for spec in [&big, &spread, &first, &waiting] {
+        h.node.create_placement_group(spec.clone(), &mut h.actions);
+    }
+    let state =
+        |h: &Harness, spec: &PlacementGroupSpec| h.node.placement_group(spec.id).unwrap().state;
+    assert_eq!(state(&h, &big), PlacementGroupState::Pending);
+    assert_eq!(state(&h, &spread), PlacementGroupState::Pending);
+    assert_eq!(state(&h, &first), PlacementGroupState::Created);
+    assert_eq!(state(&h, &waiting), PlacementGroupState::Pending);
+    h.node.remove_placement_group(first.id, &mut h.actions);
+    assert_eq!(
+        state(&h, &waiting),
+        PlacementGroupState::Created,
+        "placed once CPUs free"
+    );
+    assert_eq!(h.node.available().get(CPU), quantity(1.0));
+}
+
+#[test]
+fn removing_a_group_fails_its_queued_tasks_kills_its_running_ones_and_frees_it() {
+    let (mut h, _) = Harness::new(&[(CPU, 2.0)]).with_workers(1);
+    let spec = group(&[&[(CPU, 1.0)]]);
+    h.node.create_placement_group(spec.clone(), &mut h.actions);
+    let mut retried = in_bundle(&spec, 0, 1.0);
+    retried.max_retries = 3;
+    let retried = Arc::new(retried);
+    let running = h.submit(&retried, vec![]);
+    let queued = h.submit(&retried, vec![]);
+    let sent = dispatches(&h.take());
+    assert_eq!(sent.len(), 1);
+
+    h.node.remove_placement_group(spec.id, &mut h.actions);
+    let actions = h.take();
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::KillWorker { worker } if *worker == sent[0].worker)));
+    assert_eq!(
+        h.value_of(queued).error,
+        Some(ErrorKind::PlacementGroupRemoved)
+    );
+    h.node.worker_died(sent[0].worker, "killed", &mut h.actions);
+    h.take();
+    assert_eq!(
+        h.value_of(running).error,
+        Some(ErrorKind::PlacementGroupRemoved),
+        "not retried once its group is gone"
+    );
+    let cpu = bundle_resource_name(CPU, spec.id, Some(0));
+    assert!(h.node.available().get(&cpu).is_zero());
+    assert!(h.node.total().get(&cpu).is_zero());
+    assert_eq!(h.node.available().get(CPU), quantity(2.0));
+    let late = h.submit(&retried, vec![]);
+    assert_eq!(
+        h.value_of(late).error,
+        Some(ErrorKind::PlacementGroupRemoved)
     );
 }

@@ -39,6 +39,8 @@ fn setup_with(backpressure: u32) -> (Node, Dispatch, ObjectId, Vec<Action>) {
         streaming: true,
         backpressure,
         env_vars: Arc::new(BTreeMap::new()),
+        placement_group: None,
+        capture_child_tasks: false,
     });
     let spec = TaskSpec {
         task_id: TaskIdGenerator::new(JobId::from_index(1)).next(),

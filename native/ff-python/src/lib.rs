@@ -4,6 +4,7 @@
 mod buffer;
 mod errors;
 mod object_ref;
+mod placement_groups;
 mod process;
 mod segment;
 mod session;
@@ -20,6 +21,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<segment::Segment>()?;
     module.add_class::<task::TaskTemplate>()?;
     module.add_class::<task::TaskCall>()?;
+    module.add_class::<placement_groups::PlacementGroupTable>()?;
     module.add_function(wrap_pyfunction!(object_ref::begin_capture, module)?)?;
     module.add_function(wrap_pyfunction!(object_ref::end_capture, module)?)?;
     module.add_function(wrap_pyfunction!(process::die_with_parent, module)?)?;

@@ -237,6 +237,7 @@ pub fn error_kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::ActorUnavailable => "actor_unavailable",
         ErrorKind::PendingCallsLimitExceeded => "pending_calls_limit_exceeded",
         ErrorKind::ObjectStoreFull => "object_store_full",
+        ErrorKind::PlacementGroupRemoved => "placement_group_removed",
     }
 }
 

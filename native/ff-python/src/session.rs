@@ -586,6 +586,17 @@ impl Session {
             .collect()
     }
 
+    /// The node's placement groups (driver only: a worker gets None).
+    fn placement_groups(&self) -> Option<crate::placement_groups::PlacementGroupTable> {
+        match &self.role {
+            Role::Driver(node) => Some(crate::placement_groups::PlacementGroupTable::new(
+                node.clone(),
+                self.client().task_ids().job(),
+            )),
+            Role::Worker(_) => None,
+        }
+    }
+
     fn worker_pids(&self) -> Vec<u32> {
         match &self.role {
             Role::Driver(node) => node.worker_pids(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use ff_runtime::convert::{self, FrameFds};
-use ff_runtime::core::ids::FunctionId;
+use ff_runtime::core::ids::{FunctionId, PlacementGroupId};
 use ff_runtime::core::resources::{Quantity, ResourceSet};
 use ff_runtime::core::task::TaskOptions;
 use ff_runtime::proto as pb;
@@ -43,7 +43,7 @@ pub struct TaskTemplate {
 #[pymethods]
 impl TaskTemplate {
     #[new]
-    #[pyo3(signature = (*, function_id, name, num_returns, resources, max_retries, retry_exceptions, retry_allowlist, max_calls, env_vars, streaming=false, backpressure=0))]
+    #[pyo3(signature = (*, function_id, name, num_returns, resources, max_retries, retry_exceptions, retry_allowlist, max_calls, env_vars, streaming=false, backpressure=0, placement_group=None, capture_child_tasks=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         function_id: &[u8],
@@ -57,8 +57,14 @@ impl TaskTemplate {
         env_vars: BTreeMap<String, String>,
         streaming: bool,
         backpressure: u32,
+        placement_group: Option<&[u8]>,
+        capture_child_tasks: bool,
     ) -> PyResult<Self> {
         let function_id = FunctionId::from_bytes(function_id)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let placement_group = placement_group
+            .map(PlacementGroupId::from_bytes)
+            .transpose()
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(Self {
             options: Arc::new(TaskOptions {
@@ -73,6 +79,8 @@ impl TaskTemplate {
                 streaming,
                 backpressure,
                 env_vars: Arc::new(env_vars),
+                placement_group,
+                capture_child_tasks,
             }),
         })
     }
@@ -121,6 +129,8 @@ pub struct TaskCall {
     pub streaming: bool,
     /// Nonzero: after each value, wait for the node's go-ahead (`Session.stream_credit`).
     pub backpressure: u32,
+    /// Tasks this one submits go to its placement group unless they name another.
+    pub capture_child_tasks: bool,
 }
 
 impl TaskCall {
@@ -163,6 +173,7 @@ impl TaskCall {
         Ok(Self {
             streaming: task.streaming,
             backpressure: task.backpressure,
+            capture_child_tasks: task.capture_child_tasks,
             kind,
             actor_id,
             method,

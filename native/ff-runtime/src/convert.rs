@@ -4,7 +4,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
-use ff_core::ids::{ActorId, FunctionId, ObjectId, TaskId, WorkerId};
+use ff_core::ids::{ActorId, FunctionId, ObjectId, PlacementGroupId, TaskId, WorkerId};
 use ff_core::node::Dispatch;
 use ff_core::object::{ErrorKind, Payload, SharedSegment};
 use ff_core::resources::{Quantity, ResourceSet};
@@ -60,6 +60,7 @@ fn error_kind_to_wire(kind: Option<ErrorKind>) -> pb::ErrorKind {
         Some(ErrorKind::ActorUnavailable) => pb::ErrorKind::ActorUnavailable,
         Some(ErrorKind::PendingCallsLimitExceeded) => pb::ErrorKind::PendingCallsLimitExceeded,
         Some(ErrorKind::ObjectStoreFull) => pb::ErrorKind::ObjectStoreFull,
+        Some(ErrorKind::PlacementGroupRemoved) => pb::ErrorKind::PlacementGroupRemoved,
     }
 }
 
@@ -76,6 +77,7 @@ fn error_kind_from_wire(kind: i32) -> Result<Option<ErrorKind>> {
         pb::ErrorKind::ActorUnavailable => Some(ErrorKind::ActorUnavailable),
         pb::ErrorKind::PendingCallsLimitExceeded => Some(ErrorKind::PendingCallsLimitExceeded),
         pb::ErrorKind::ObjectStoreFull => Some(ErrorKind::ObjectStoreFull),
+        pb::ErrorKind::PlacementGroupRemoved => Some(ErrorKind::PlacementGroupRemoved),
     })
 }
 
@@ -274,6 +276,10 @@ pub fn task_spec_to_wire(spec: &TaskSpec, fds: &mut FrameFds) -> Result<pb::Task
         kind: spec_kind_to_wire(&spec.kind),
         streaming: options.streaming,
         backpressure: options.backpressure,
+        placement_group_id: options
+            .placement_group
+            .map_or_else(Bytes::new, |g| Bytes::copy_from_slice(g.as_bytes())),
+        capture_child_tasks: options.capture_child_tasks,
         parent_task_id: spec
             .parent
             .map_or_else(Bytes::new, |t| Bytes::copy_from_slice(t.as_bytes())),
@@ -296,6 +302,11 @@ pub fn task_spec_from_wire<I: Iterator<Item = OwnedFd>>(
         streaming: spec.streaming,
         backpressure: spec.backpressure,
         env_vars: Arc::new(spec.env_vars.into_iter().collect()),
+        placement_group: match spec.placement_group_id.is_empty() {
+            true => None,
+            false => Some(PlacementGroupId::from_bytes(&spec.placement_group_id).map_err(bad)?),
+        },
+        capture_child_tasks: spec.capture_child_tasks,
     };
     let kind = match spec.kind {
         None => TaskKind::Function,
@@ -350,6 +361,7 @@ pub fn execute_message(
         attempt: dispatch.attempt,
         streaming: options.streaming,
         backpressure: options.backpressure,
+        capture_child_tasks: options.capture_child_tasks,
         kind: match &spec.kind {
             TaskKind::Function => None,
             TaskKind::ActorCreation(actor) => Some(pb::execute_task::Kind::ActorCreation(
@@ -396,6 +408,8 @@ mod tests {
                 streaming: true,
                 backpressure: 4,
                 env_vars: Arc::new([("A".to_string(), "1".to_string())].into_iter().collect()),
+                placement_group: None,
+                capture_child_tasks: false,
             }),
             args: Payload::value(&b"args"[..]).with_nested(vec![nested]),
             arg_refs: vec![arg],

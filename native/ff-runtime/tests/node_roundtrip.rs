@@ -29,6 +29,8 @@ fn options(name: &str, max_retries: i32) -> Arc<TaskOptions> {
         streaming: false,
         backpressure: 0,
         env_vars: Arc::default(),
+        placement_group: None,
+        capture_child_tasks: false,
     })
 }
 

@@ -28,6 +28,7 @@ pub mod death {
     pub const OUT_OF_SCOPE: &str = "out_of_scope";
     pub const CRASHED: &str = "crashed";
     pub const UNKNOWN: &str = "unknown";
+    pub const PLACEMENT_GROUP_REMOVED: &str = "placement_group_removed";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +71,19 @@ impl ActorEntry {
 
     fn is_idle(&self) -> bool {
         self.in_flight.is_empty() && self.callers.iter().all(|(_, queue)| queue.is_empty())
+    }
+
+    /// The placement group the actor was created in, if any.
+    pub(super) fn creation_placement_group(&self) -> Option<crate::ids::PlacementGroupId> {
+        self.creation.options.placement_group
+    }
+
+    /// The worker that hosts the actor (or runs its constructor) now.
+    pub(super) fn host(&self) -> Option<WorkerId> {
+        match self.state {
+            ActorState::Creating(worker) | ActorState::Alive(worker) => Some(worker),
+            ActorState::Pending | ActorState::Dead => None,
+        }
     }
 
     fn may_restart(&self) -> bool {
@@ -197,6 +211,37 @@ impl Node {
         }
     }
 
+    /// The actor's placement group was removed: it dies without a restart, its process
+    /// (if it has one by now) killed.
+    pub(super) fn end_actor_of_group(
+        &mut self,
+        actor_id: ActorId,
+        worker: Option<WorkerId>,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(actor) = self.actors.get_mut(&actor_id) else {
+            return;
+        };
+        if actor.state == ActorState::Dead {
+            return;
+        }
+        actor.ending = Some(death::PLACEMENT_GROUP_REMOVED);
+        match worker.or(actor.host()) {
+            Some(worker) => out.push(Action::KillWorker { worker }),
+            None => {
+                let group = actor.creation_placement_group();
+                let detail = group.map(super::placement_groups::group_removed_detail);
+                self.actor_dead(
+                    actor_id,
+                    death::PLACEMENT_GROUP_REMOVED,
+                    &detail.unwrap_or_default(),
+                    Bytes::new(),
+                    out,
+                );
+            }
+        }
+    }
+
     /// The actor's worker says it is about to exit on purpose (`exit_actor`,
     /// `__ray_terminate__`): its death will not restart it, and the call that asked for it
     /// (if any) fails now with that death, while calls already running finish.
@@ -289,7 +334,7 @@ impl Node {
     }
 
     /// A call that never reaches a queue: its returns get `error` at once.
-    fn fail_unqueued(
+    pub(super) fn fail_unqueued(
         &mut self,
         submitter: ClientId,
         spec: TaskSpec,
@@ -475,7 +520,13 @@ impl Node {
                 None => death::CRASHED,
             };
             actor.in_flight = in_flight;
-            self.actor_dead(actor_id, reason, detail, Bytes::new(), out);
+            let detail = match (reason, actor.creation_placement_group()) {
+                (death::PLACEMENT_GROUP_REMOVED, Some(group)) => {
+                    super::placement_groups::group_removed_detail(group)
+                }
+                _ => detail.to_string(),
+            };
+            self.actor_dead(actor_id, reason, &detail, Bytes::new(), out);
             return;
         }
         actor.restarts += 1;

@@ -61,6 +61,9 @@ impl Node {
                     } else if task.cancelled {
                         let error = super::cancel::cancelled_error();
                         self.fail_task_entry(task, error, &mut work, out);
+                    } else if self.group_removed(&task.spec) {
+                        let error = super::placement_groups::group_removed_error();
+                        self.fail_task_entry(task, error, &mut work, out);
                     } else if task.may_retry() {
                         self.requeue(task);
                     } else {
@@ -153,6 +156,12 @@ impl Node {
 
     pub(super) fn release_grant(&mut self, running: &Running) {
         self.available.add_all(&running.grant.resources);
+        // Bundle resources of a placement group removed meanwhile are gone for good.
+        for (name, _) in running.grant.resources.iter() {
+            if self.config.total.get(name).is_zero() {
+                self.available.set(name, Quantity::ZERO);
+            }
+        }
         if running.blocked > 0 {
             // Its CPUs were lent back when it blocked.
             let cpus = running.grant.resources.get(CPU);

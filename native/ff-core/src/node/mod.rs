@@ -13,6 +13,7 @@ mod actors;
 mod cancel;
 mod drain;
 mod lifecycle;
+mod placement_groups;
 mod scheduling;
 mod store;
 mod streams;
@@ -21,6 +22,11 @@ mod waiting;
 
 use actors::ActorEntry;
 pub use actors::{death, ActorCreated};
+use placement_groups::PlacementGroups;
+pub use placement_groups::{
+    bundle_resource_name, PlacementGroupInfo, PlacementGroupSpec, PlacementGroupState,
+    PlacementStrategy,
+};
 use store::SharedMemory;
 pub use store::{store_full_error, StoreFull, StoreUsage};
 use waiting::Waiter;
@@ -207,6 +213,7 @@ pub struct Node {
     children: FxHashMap<TaskId, FxHashSet<TaskId>>,
     /// Shutdown has begun: nothing new is dispatched or started (see `drain`).
     draining: bool,
+    placement_groups: PlacementGroups,
 }
 
 /// A stored value waiting to be handed to the object table (see `store_all`).
@@ -239,6 +246,7 @@ impl Node {
             streams: FxHashMap::default(),
             children: FxHashMap::default(),
             draining: false,
+            placement_groups: PlacementGroups::default(),
         }
     }
 
@@ -300,6 +308,16 @@ impl Node {
                     other => return Err(format!("{} runs a task in state {other:?}", worker.id)),
                 }
             }
+        }
+        accounted.add_all(&self.placement_groups.reserved());
+        // A removed group's bundle resources may still be held by workers being killed.
+        let gone: Vec<String> = accounted
+            .iter()
+            .filter(|(name, _)| self.config.total.get(name).is_zero())
+            .map(|(name, _)| name.to_string())
+            .collect();
+        for name in gone {
+            accounted.set(&name, Quantity::ZERO);
         }
         if accounted != self.config.total {
             return Err(format!(

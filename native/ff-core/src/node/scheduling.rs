@@ -11,6 +11,7 @@ impl Node {
         if self.draining {
             return;
         }
+        self.place_pending_groups();
         for class_id in self.queues.nonempty() {
             loop {
                 let class = self.queues.class(class_id);
@@ -21,7 +22,10 @@ impl Node {
                 let must_exist_missing = !self.config.total.contains(&class.must_exist);
                 let env = class.env;
                 if must_exist_missing || self.is_infeasible(&request) {
-                    if self.warned_infeasible.insert(class_id) {
+                    // A task in a placement group waits for the group (or, too big for its
+                    // bundle, forever) without the infeasible warning, as in Ray.
+                    let in_group = self.tasks[&task_id].spec.options.placement_group.is_some();
+                    if !in_group && self.warned_infeasible.insert(class_id) {
                         let task_name = self.tasks[&task_id].spec.options.name.clone();
                         let mut shown = (*request).clone();
                         for (name, amount) in self.queues.class(class_id).must_exist.iter() {

@@ -34,6 +34,11 @@ impl Node {
         spec: TaskSpec,
         out: &mut Vec<Action>,
     ) {
+        if self.group_removed(&spec) {
+            let error = super::placement_groups::group_removed_error();
+            self.fail_unqueued(submitter, spec, error, out);
+            return;
+        }
         let task_id = spec.task_id;
         let class = self.class_of(&spec);
         let missing = self.register_task(submitter, &spec);

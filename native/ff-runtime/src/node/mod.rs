@@ -15,9 +15,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ff_core::ids::{ActorId, FunctionId, JobId, NodeId, ObjectId, TaskId, TaskIdGenerator};
+use ff_core::ids::{
+    ActorId, FunctionId, JobId, NodeId, ObjectId, PlacementGroupId, TaskId, TaskIdGenerator,
+};
 use ff_core::node::{
-    ActorCreated, Node as CoreNode, NodeConfig as CoreConfig, WaitKind, WaitResult, WaitStart,
+    ActorCreated, Node as CoreNode, NodeConfig as CoreConfig, PlacementGroupInfo,
+    PlacementGroupSpec, WaitKind, WaitResult, WaitStart,
 };
 use ff_core::object::Payload;
 use ff_core::object_table::ClientId;
@@ -156,6 +159,34 @@ impl Node {
     /// Objects the node holds (values and pending results); for tests and introspection.
     pub fn object_count(&self) -> usize {
         self.shared.state.lock().core.objects().len()
+    }
+
+    /// Creates a placement group (placed at once if its bundles fit, else when they do).
+    pub fn create_placement_group(&self, spec: PlacementGroupSpec) -> Result<()> {
+        self.client.check_running()?;
+        self.shared
+            .with_state(|state, out| state.core.create_placement_group(spec, out));
+        Ok(())
+    }
+
+    /// Removes a placement group: what waits for it fails, what runs in it is killed.
+    pub fn remove_placement_group(&self, id: PlacementGroupId) -> Result<()> {
+        self.client.check_running()?;
+        self.shared
+            .with_state(|state, out| state.core.remove_placement_group(id, out));
+        Ok(())
+    }
+
+    pub fn placement_group(&self, id: PlacementGroupId) -> Option<PlacementGroupInfo> {
+        self.shared.state.lock().core.placement_group(id)
+    }
+
+    pub fn placement_groups(&self) -> Vec<PlacementGroupInfo> {
+        self.shared.state.lock().core.placement_groups()
+    }
+
+    pub fn placement_group_named(&self, name: &ActorName) -> Option<PlacementGroupId> {
+        self.shared.state.lock().core.placement_group_named(name)
     }
 
     pub fn is_stopped(&self) -> bool {
