@@ -31,7 +31,10 @@ def main() -> None:
     control.setblocking(True)
     prestarted = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     _preload_worker()
-    ForkServer(control).serve(early_forks=prestarted, finish_preload=_preload_rest)
+    try:
+        ForkServer(control).serve(early_forks=prestarted, finish_preload=_preload_rest)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the node went away mid-reply (shutdown): its workers end with this process
 
 
 def _preload_worker() -> None:

@@ -4,7 +4,7 @@ This module only re-exports (each name lives in the module of its job) and names
 and fusion-flow does not yet.
 """
 
-from fusion_flow.ray_compat import actor, exceptions, util
+from fusion_flow.ray_compat import _raylet, actor, exceptions, util  # noqa: F401 (ray._raylet)
 from fusion_flow.ray_compat._decorators import remote
 from fusion_flow.ray_compat._unsupported import UnsupportedAttribute
 from fusion_flow.ray_compat.actor import method

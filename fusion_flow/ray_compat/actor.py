@@ -217,6 +217,13 @@ class ActorClass:
         merged = _options.merge_actor_options(self._default_options, options)
         return _ActorClassOptions(self, merged)
 
+    def _remote(
+        self, args: Optional[tuple] = None, kwargs: Optional[dict] = None, **options: Any
+    ) -> ActorHandle:
+        """Ray's older spelling: ``Cls._remote(args, kwargs, **options)``."""
+        merged = _options.merge_actor_options(self._default_options, options)
+        return self._create(tuple(args or ()), dict(kwargs or {}), merged)
+
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         raise Unsupported("Ray DAGs (.bind())")
 

@@ -148,6 +148,14 @@ class RemoteFunction:
         merged = _options.merge_task_options(self._default_options, options, self._is_generator)
         return _OptionsView(_Submitter(self, merged))
 
+    def _remote(
+        self, args: Optional[tuple] = None, kwargs: Optional[dict] = None, **options: Any
+    ) -> Any:
+        """Ray's older spelling: ``f._remote(args, kwargs, **options)``."""
+        view = self.options(**options) if options else None
+        submitter = view._submitter if view is not None else self._default
+        return submitter.submit(tuple(args or ()), dict(kwargs or {}))
+
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         raise Unsupported("Ray DAGs (.bind())")
 

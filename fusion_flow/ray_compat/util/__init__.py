@@ -9,25 +9,21 @@ from typing import Any
 
 from fusion_flow.ray_compat.util import scheduling_strategies
 
+# As in Ray, ``ray.util.placement_group`` is the function, although a module of that name
+# exists too (``import ray.util.placement_group`` still gets the module).
+from fusion_flow.ray_compat.util.placement_group import (
+    PlacementGroup,
+    get_current_placement_group,
+    get_placement_group,
+    placement_group,
+    placement_group_table,
+    remove_placement_group,
+)
+
 _LAZY = {
     "ActorPool": ("fusion_flow.ray_compat.util.actor_pool", "ActorPool"),
     "list_named_actors": ("fusion_flow.ray_compat.named_actors", "list_named_actors"),
     "queue": ("fusion_flow.ray_compat.util.queue", None),
-    "placement_group": ("fusion_flow.ray_compat.util.placement_group", "placement_group"),
-    "PlacementGroup": ("fusion_flow.ray_compat.util.placement_group", "PlacementGroup"),
-    "remove_placement_group": (
-        "fusion_flow.ray_compat.util.placement_group",
-        "remove_placement_group",
-    ),
-    "get_placement_group": ("fusion_flow.ray_compat.util.placement_group", "get_placement_group"),
-    "placement_group_table": (
-        "fusion_flow.ray_compat.util.placement_group",
-        "placement_group_table",
-    ),
-    "get_current_placement_group": (
-        "fusion_flow.ray_compat.util.placement_group",
-        "get_current_placement_group",
-    ),
 }
 
 __all__ = [
