@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any, Dict, List, Optional
 
-from benchmarks import backends, environment
+from benchmarks import backends, provenance
 from benchmarks.child import run_child
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -62,22 +62,7 @@ def _row(result: Dict[str, Any]) -> str:
     )
 
 
-def _versions() -> List[str]:
-    lines = []
-    for name in ("ray", "fusion_flow"):
-        backend = backends.get_backend(name)
-        backends.import_api(backend)
-        info = backends.describe(backend)
-        lines.append(f"- {backend.label}: {info['version']}")
-    git = environment.git_info(os.path.dirname(RESULTS))
-    lines.append(f"- git commit: {git.get('commit')}{' (dirty)' if git.get('dirty') else ''}")
-    py = environment.python()
-    lines.append(f"- Python: {py['implementation']} {py['version']}")
-    return lines
-
-
 def render(results: List[Dict[str, Any]], args: argparse.Namespace, command: str) -> str:
-    machine = environment.machine()
     lines = [
         "# Chaos test: Ray and fusion-flow, same script, same run",
         "",
@@ -94,15 +79,7 @@ def render(results: List[Dict[str, Any]], args: argparse.Namespace, command: str
         "|---|---|---:|---:|---:|---|---:|---|",
         *(_row(r) for r in results),
         "",
-        "## Machine",
-        "",
-        f"- CPU: {machine['cpu_model']}, {machine['logical_cpus']} logical CPUs",
-        f"- RAM: {machine['ram_bytes'] / 2**30:.1f} GiB",
-        f"- Kernel: {machine['kernel']}; OS: {machine['os']}",
-        "",
-        "## Versions",
-        "",
-        *_versions(),
+        *provenance.sections(provenance.repo_root()),
         "",
     ]
     return "\n".join(lines)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import os
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import psutil
 
@@ -37,17 +38,26 @@ def _become_subreaper() -> None:
         pass
 
 
-def run_child(argv: List[str], *, timeout: float, prefix: str) -> ChildResult:
-    """Run ``argv`` with stdout+stderr echoed line by line under ``prefix``.
+def run_child(
+    argv: List[str],
+    *,
+    timeout: float,
+    prefix: str,
+    env: Optional[Dict[str, str]] = None,
+    keep_all: bool = False,
+) -> ChildResult:
+    """Run ``argv`` with stdout+stderr echoed line by line under ``prefix``; ``env`` adds to
+    the environment; ``keep_all`` keeps every line in the result's tail, not the last few.
 
     On timeout (or Ctrl-C) the child and every process under it are killed by pid: never
     by name, so another user's Ray on a shared machine is safe.
     """
     _become_subreaper()
-    tail: collections.deque = collections.deque(maxlen=TAIL_LINES)
+    tail: collections.deque = collections.deque(maxlen=None if keep_all else TAIL_LINES)
     start = time.perf_counter()
     proc = subprocess.Popen(
         argv,
+        env={**os.environ, **env} if env else None,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
