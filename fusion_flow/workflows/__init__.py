@@ -1,0 +1,1 @@
+"""Real workloads written against the Ray Core API, runnable on either backend."""
