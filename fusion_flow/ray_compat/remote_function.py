@@ -29,9 +29,9 @@ class _Submitter:
             self.num_returns = "streaming" if owner._is_generator else 1
         self.streaming = self.num_returns == "streaming"
         self._checked = False
-        # Per session and placement (a task capturing its children into a placement group
-        # gives the same options another bundle).
-        self._templates: Dict[Tuple[int, Optional[Placement]], _native.TaskTemplate] = {}
+        # Per placement, for the current session (a task capturing its children into a
+        # placement group gives the same options another bundle).
+        self._templates: Dict[Optional[Placement], _native.TaskTemplate] = {}
         self._runtime: Optional[_runtime.Runtime] = None
 
     def template(self, runtime: _runtime.Runtime) -> _native.TaskTemplate:
@@ -42,8 +42,7 @@ class _Submitter:
         if self._runtime is not runtime:
             self._templates.clear()
             self._runtime = runtime
-        key = (id(runtime), placement)
-        cached = self._templates.get(key)
+        cached = self._templates.get(placement)
         if cached is not None:
             return cached
         if not self._checked:
@@ -74,7 +73,7 @@ class _Submitter:
             placement_group=placement.group_id if placement is not None else None,
             capture_child_tasks=placement is not None and placement.capture_child_tasks,
         )
-        self._templates[key] = template
+        self._templates[placement] = template
         return template
 
     def _check(self, runtime: _runtime.Runtime) -> None:
