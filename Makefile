@@ -4,7 +4,7 @@ PIP := $(PYTHON) -m pip
 PYTEST := $(PYTHON) -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-deps test-rust test-python test-conformance lint bench
+.PHONY: help install demo test test-deps test-rust test-python test-conformance lint bench report
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -42,3 +42,7 @@ lint:  ## rustfmt, clippy (warnings are errors) and ruff
 
 bench:  ## side-by-side benchmarks against Ray (writes benchmarks/results/)
 	$(PYTHON) -m benchmarks.run
+
+report:  ## the side-by-side report: workloads, charts, Ray's microbenchmark (results/report.md)
+	$(PIP) install -e '.[bench]'
+	$(PYTHON) -m benchmarks.workloads_report

@@ -58,10 +58,11 @@ def test_a_group_reserves_its_bundles_under_rays_names(ray, pgs):
         f"bundle_group_1_{h}": 1000.0,
         f"bundle_group_{h}": 2000.0,
     }
-    assert group_keys(ray.cluster_resources(), group) == expected
-    assert group_keys(ray.available_resources(), group) == expected
+    # Ray's resource view catches up with a new group a moment after it is placed.
+    assert poll(lambda: group_keys(ray.cluster_resources(), group) == expected, timeout=30)
+    assert poll(lambda: group_keys(ray.available_resources(), group) == expected, timeout=30)
     assert ray.cluster_resources()["CPU"] == 4.0
-    assert ray.available_resources()["CPU"] == 1.0
+    assert poll(lambda: ray.available_resources()["CPU"] == 1.0, timeout=30)
     assert ray.available_resources()["custom"] == 1.0
 
 
@@ -172,7 +173,8 @@ def test_an_actor_in_a_group(ray, pgs):
 
     placed = Placed.options(scheduling_strategy=strategy(ray, group)).remote()
     assert ray.get(placed.group_id.remote(), timeout=60) == group.id.hex()
-    assert ray.available_resources().get(f"CPU_group_{group.id.hex()}", 0) == 0
+    held = f"CPU_group_{group.id.hex()}"
+    assert poll(lambda: ray.available_resources().get(held, 0) == 0, timeout=30)
     ray.kill(placed)
 
 
