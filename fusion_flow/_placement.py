@@ -44,11 +44,13 @@ class Placement:
 def placement_of(options: Dict[str, Any], captured: Optional[Placement]) -> Optional[Placement]:
     """The bundle a submission with ``options`` goes to: its PlacementGroupSchedulingStrategy,
     or, with no strategy of its own, the group its parent task captures children into."""
+    strategy = options.get("scheduling_strategy")
+    if strategy is None:  # the common case, on every submission: no import, no checks
+        return Placement(captured.group_hex, captured.group_id, -1, True) if captured else None
     from fusion_flow.ray_compat.util.scheduling_strategies import (
         PlacementGroupSchedulingStrategy,
     )
 
-    strategy = options.get("scheduling_strategy")
     if isinstance(strategy, PlacementGroupSchedulingStrategy):
         group = strategy.placement_group
         if group is None:
@@ -59,8 +61,6 @@ def placement_of(options: Dict[str, Any], captured: Optional[Placement]) -> Opti
             bundle_index=strategy.placement_group_bundle_index,
             capture_child_tasks=bool(strategy.placement_group_capture_child_tasks),
         )
-    if strategy is None and captured is not None:
-        return Placement(captured.group_hex, captured.group_id, -1, True)
     return None
 
 

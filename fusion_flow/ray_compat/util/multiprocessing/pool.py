@@ -26,6 +26,16 @@ class _CallFailed:
         self.error = error
 
 
+class _Unpacked:
+    """``func`` called with an item's elements as its arguments (for ``starmap``)."""
+
+    def __init__(self, func: Callable) -> None:
+        self.func = func
+
+    def __call__(self, item: Iterable) -> Any:
+        return self.func(*item)
+
+
 class _PoolProcess:
     """One of the pool's processes (made an actor by the pool)."""
 
@@ -211,11 +221,11 @@ class Pool:
         size, extra = divmod(len(items), len(self._processes) * 4)
         return size + 1 if extra else max(size, 1)
 
-    def _submit(self, func: Callable, iterable: Iterable, chunksize: Optional[int], star: bool):
+    def _submit(self, func: Callable, iterable: Iterable, chunksize: Optional[int]):
         self._check_running()
         items = list(iterable)
         size = self._chunksize(items, chunksize)
-        calls = [(tuple(item), {}) if star else ((item,), {}) for item in items]
+        calls = [((item,), {}) for item in items]
         return [self._run_batch(func, calls[i : i + size]) for i in range(0, len(calls), size)]
 
     # ------------------------------------------------------------- the Pool interface
@@ -246,7 +256,7 @@ class Pool:
         callback: Optional[Callable] = None,
         error_callback: Optional[Callable] = None,
     ) -> AsyncResult:
-        refs = self._submit(func, iterable, chunksize, star=False)
+        refs = self._submit(func, iterable, chunksize)
         return AsyncResult(refs, False, callback, error_callback)
 
     def starmap(self, func: Callable, iterable: Iterable, chunksize: Optional[int] = None):
@@ -260,14 +270,14 @@ class Pool:
         callback: Optional[Callable] = None,
         error_callback: Optional[Callable] = None,
     ) -> AsyncResult:
-        refs = self._submit(func, iterable, chunksize, star=True)
-        return AsyncResult(refs, False, callback, error_callback)
+        """``map_async`` with each item unpacked as the arguments."""
+        return self.map_async(_Unpacked(func), iterable, chunksize, callback, error_callback)
 
     def imap(self, func: Callable, iterable: Iterable, chunksize: Optional[int] = 1):
-        return _ResultIterator(self._submit(func, iterable, chunksize, star=False), True)
+        return _ResultIterator(self._submit(func, iterable, chunksize), True)
 
     def imap_unordered(self, func: Callable, iterable: Iterable, chunksize: Optional[int] = 1):
-        return _ResultIterator(self._submit(func, iterable, chunksize, star=False), False)
+        return _ResultIterator(self._submit(func, iterable, chunksize), False)
 
     def close(self) -> None:
         """No more work is taken; what was submitted still runs, then the actors exit."""

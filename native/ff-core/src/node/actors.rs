@@ -367,6 +367,13 @@ impl Node {
         let ActorState::Alive(worker) = actor.state else {
             return;
         };
+        // Its process is being killed for good: calls wait and fail with its death.
+        if matches!(
+            actor.ending,
+            Some(death::KILLED | death::PLACEMENT_GROUP_REMOVED)
+        ) {
+            return;
+        }
         let mut sent = Vec::new();
         for (caller, queue) in &mut actor.callers {
             while let Some(head) = queue.front() {
