@@ -3,11 +3,12 @@
 (fusion-flow), then a table of both outputs with the ratios in
 benchmarks/results/ray_perf.md.
 
-    python -m benchmarks.ray_perf                        # every section but the client one
+    python -m benchmarks.ray_perf                        # every section
     python -m benchmarks.ray_perf --only "1:1 actor"     # Ray's TESTS_TO_RUN filter
+    python -m benchmarks.ray_perf --skip "client:"       # Ray's TESTS_TO_SKIP filter
 
-Ray's client section needs Ray Client (``ray://``), which fusion-flow does not have yet; it
-is skipped on both backends (``TESTS_TO_SKIP=client:``).
+The client section runs on each backend's own Ray Client: Ray's gRPC client server in the
+driver process, fusion-flow's driver attached to the node over its socket.
 """
 
 from __future__ import annotations
@@ -46,14 +47,18 @@ def parse(lines: List[str]) -> Dict[str, Tuple[float, float]]:
     return found
 
 
-def run(backend: str, script: str, only: Optional[str], timeout: float) -> Dict:
+def run(
+    backend: str, script: str, only: Optional[str], skip: Optional[str], timeout: float
+) -> Dict:
     if backend == "ray":
         argv = [sys.executable, script]
     else:
         argv = [sys.executable, "-m", "fusion_flow", "run", script]
-    env = {"TESTS_TO_SKIP": "client:"}
+    env = {}
     if only:
         env["TESTS_TO_RUN"] = only
+    if skip:
+        env["TESTS_TO_SKIP"] = skip
     child = run_child(argv, timeout=timeout, prefix=f"[{backend}] ", env=env, keep_all=True)
     return {
         "backend": backend,
@@ -91,9 +96,10 @@ def render(runs: List[Dict], command: str) -> str:
         f"- Date: {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}",
         f"- Command: `{command}`",
         "- Ray: `python ray/_private/ray_perf.py`; fusion-flow: "
-        "`fusion-flow run ray/_private/ray_perf.py` (the same file from the ray wheel). "
-        "Both with `TESTS_TO_SKIP=client:`: the Ray Client section needs `ray://`, which "
-        "fusion-flow does not have yet.",
+        "`fusion-flow run ray/_private/ray_perf.py` (the same file from the ray wheel), "
+        "every section. The `client:` metrics run on each backend's Ray Client: Ray's gRPC "
+        "client server in the driver process, fusion-flow's driver attached to the node "
+        "over its Unix socket.",
         f"- Exit codes: Ray {ray['returncode']}, fusion-flow {ours['returncode']}; wall time "
         f"Ray {ray['seconds']:.0f} s, fusion-flow {ours['seconds']:.0f} s.",
         f"- Target met on {met} of {compared} metrics.",
@@ -118,13 +124,17 @@ def _cell(value: Optional[Tuple[float, float]]) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", help="Ray's TESTS_TO_RUN: keep metrics whose name has this")
+    parser.add_argument("--skip", help="Ray's TESTS_TO_SKIP: drop metrics whose name has this")
     parser.add_argument("--timeout", type=float, default=2400.0, help="seconds per backend")
     parser.add_argument("--out", default=os.path.join(RESULTS, "ray_perf.md"))
     args = parser.parse_args(argv)
     given = argv if argv is not None else sys.argv[1:]
     command = "python -m benchmarks.ray_perf " + " ".join(given)
     script = ray_perf_script()
-    runs = [run(backend, script, args.only, args.timeout) for backend in ("ray", "fusion_flow")]
+    runs = [
+        run(backend, script, args.only, args.skip, args.timeout)
+        for backend in ("ray", "fusion_flow")
+    ]
     text = render(runs, command.strip())
     with open(args.out, "w") as f:
         f.write(text)

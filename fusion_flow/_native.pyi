@@ -139,6 +139,7 @@ class Session:
     session_dir: str
     worker_id: Optional[str]
     is_shut_down: bool
+    socket_path: str
 
     @staticmethod
     def start_driver(
@@ -159,6 +160,8 @@ class Session:
     def connect_worker(
         socket: Union[str, PathLike[str]], worker_id: str, hooks: _Hooks
     ) -> Session: ...
+    @staticmethod
+    def attach_driver(socket: Union[str, PathLike[str]], hooks: _Hooks) -> Session: ...
     def register_function(self, function_id: bytes, function: bytes) -> None: ...
     def submit(
         self,

@@ -3,11 +3,17 @@
 A driver gets its session from ``init()`` (which starts a node inside the process); a worker
 gets one when it connects at start-up. There is at most one session per process at a time,
 held here and nowhere else.
+
+A driver process may also attach a second driver to its own node over the node's socket:
+the Ray Client's connection (``ray.util.client``). While it is attached, every API call goes
+through it, as Ray's client mode routes the whole ``ray`` namespace through the client,
+except inside ``client_hook_disabled()``, where calls reach the in-process session again.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import contextvars
 import math
 import os
@@ -16,7 +22,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from fusion_flow import _native
 from fusion_flow._future_resolver import FutureResolver
@@ -41,7 +47,12 @@ SHUTDOWN_GRACE_ENV = "FUSION_FLOW_SHUTDOWN_GRACE_S"
 DEFAULT_SHUTDOWN_GRACE_S = 1.0
 
 _session: Optional[Runtime] = None
+_attached: Optional[Runtime] = None  # the Ray Client's connection, while it is attached
 _session_lock = threading.RLock()
+# Inside disable_client_hook(): calls go to the in-process session even while attached.
+_client_hook_disabled: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "fusion_flow_client_hook_disabled", default=False
+)
 
 
 @dataclass
@@ -97,11 +108,14 @@ class Runtime:
         native: _native.Session,
         job_env: Dict[str, str],
         shutdown_grace_s: float = 0.0,
+        attached: bool = False,
     ) -> None:
         self.native = native
         self.shutdown_grace_s = shutdown_grace_s
         self.futures = FutureResolver(self)
-        self.is_driver: bool = native.is_driver
+        # An attached driver runs no tasks, so it is a driver to the API (no task context).
+        self.attached = attached
+        self.is_driver: bool = native.is_driver or attached
         self.namespace: str = native.namespace
         self.job_env = job_env
         # The running task: per thread and per coroutine, as actors run calls concurrently.
@@ -168,6 +182,16 @@ class Runtime:
 
 
 def current() -> Optional[Runtime]:
+    """The session API calls use: the attached client's while one is attached (unless the
+    client hook is disabled here), else the process's own."""
+    attached = _attached
+    if attached is not None and not _client_hook_disabled.get():
+        return attached
+    return _session
+
+
+def own_session() -> Optional[Runtime]:
+    """The process's own session, whether or not a client is attached."""
     return _session
 
 
@@ -206,16 +230,69 @@ def connect_worker(socket: str, worker_id: str) -> Runtime:
     return runtime
 
 
+def attach_driver() -> Runtime:
+    """Attaches a client driver to this process's node over its socket; from now on API
+    calls go through it (see the module's doc). RuntimeError without a running driver
+    session, or with a client attached already."""
+    global _attached
+    with _session_lock:
+        own = _session
+        if own is None or not own.native.is_driver:
+            raise RuntimeError("a client can attach only to a driver's running node")
+        if _attached is not None:
+            raise RuntimeError("a client is attached to this process's node already")
+        native = _native.Session.attach_driver(str(own.native.socket_path), _HOOKS)
+        _attached = Runtime(native, own.job_env, attached=True)
+        return _attached
+
+
+def detach_driver() -> bool:
+    """Ends the attached client's connection, if there is one: the node releases what it
+    held. Returns whether there was one."""
+    global _attached
+    with _session_lock:
+        runtime, _attached = _attached, None
+    if runtime is None:
+        return False
+    runtime.native.shutdown(0.0)  # for an attached session: disconnects
+    return True
+
+
+def is_attached() -> bool:
+    return _attached is not None
+
+
+@contextlib.contextmanager
+def client_hook_disabled() -> Iterator[None]:
+    """API calls in this block (this thread or coroutine) reach the process's own session,
+    not the attached client (Ray's ``disable_client_hook``)."""
+    token = _client_hook_disabled.set(True)
+    try:
+        yield
+    finally:
+        _client_hook_disabled.reset(token)
+
+
 def shutdown() -> None:
-    """Ends the current session, if any. Idempotent."""
+    """Ends the current session, if any: with a client attached (and the client hook on),
+    that is the client's connection, as ``ray.shutdown()`` in Ray's client mode disconnects.
+    Idempotent."""
     global _session
+    if not _client_hook_disabled.get() and detach_driver():
+        return
     with _session_lock:
         runtime, _session = _session, None
     if runtime is not None and runtime.is_driver:
         runtime.shutdown()
 
 
-atexit.register(shutdown)
+def _shutdown_at_exit() -> None:
+    detach_driver()
+    with client_hook_disabled():
+        shutdown()
+
+
+atexit.register(_shutdown_at_exit)
 
 
 def shutdown_grace_from_environment() -> float:
@@ -264,7 +341,7 @@ def _worker_environment(job_env: Dict[str, str]) -> List[tuple]:
 
 def _rebuild_object_ref(binary: bytes) -> _native.ObjectRef:
     """Unpickles an ObjectRef as a tracked ref of the current session."""
-    runtime = _session
+    runtime = current()
     if runtime is None:
         return _native.ObjectRef(binary)
     return runtime.native.ref_from_binary(binary)
@@ -273,7 +350,7 @@ def _rebuild_object_ref(binary: bytes) -> _native.ObjectRef:
 def _object_ref_future(ref: _native.ObjectRef) -> Any:
     """A ``concurrent.futures.Future`` that the session's resolver sets with the ref's value
     or exception."""
-    runtime = _session
+    runtime = current()
     if runtime is None:
         import concurrent.futures
 

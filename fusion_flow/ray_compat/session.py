@@ -114,6 +114,12 @@ def init(
             "`local_mode` is no longer supported. For interactive debugging consider using "
             "the Ray distributed debugger."
         )
+    if isinstance(address, str) and address.startswith("ray://"):
+        raise Unsupported(
+            f"Ray Client connections to a server address (init(address={address!r}))",
+            "ray.util.client.ray_client_helpers.ray_start_client_server() attaches a client "
+            "to a node running in this process",
+        )
     running = _runtime.current()
     if running is not None:
         if ignore_reinit_error:

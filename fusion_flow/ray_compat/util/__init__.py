@@ -22,6 +22,9 @@ from fusion_flow.ray_compat.util.placement_group import (
 
 _LAZY = {
     "ActorPool": ("fusion_flow.ray_compat.util.actor_pool", "ActorPool"),
+    "client": ("fusion_flow.ray_compat.util.client", None),
+    "connect": ("fusion_flow.ray_compat.util.client", "connect"),
+    "disconnect": ("fusion_flow.ray_compat.util.client", "disconnect"),
     "list_named_actors": ("fusion_flow.ray_compat.named_actors", "list_named_actors"),
     "queue": ("fusion_flow.ray_compat.util.queue", None),
 }
@@ -29,6 +32,9 @@ _LAZY = {
 __all__ = [
     "ActorPool",
     "PlacementGroup",
+    "client",
+    "connect",
+    "disconnect",
     "get_current_placement_group",
     "get_placement_group",
     "list_named_actors",

@@ -44,6 +44,9 @@ pub enum WorkerState {
     Hosting(ActorId, Running),
     /// Told to exit; gone from scheduling, waiting for the process to end.
     Retiring,
+    /// Not a worker: a driver attached over the node's socket (the Ray Client's connection).
+    /// It submits work and holds objects like any client, and is never given a task.
+    Attached,
 }
 
 #[derive(Debug)]
@@ -126,6 +129,30 @@ impl WorkerPool {
         id
     }
 
+    /// Records a driver attached over the socket under its connection's id; None if the id
+    /// is taken.
+    pub fn add_attached(&mut self, id: WorkerId) -> Option<ClientId> {
+        if self.workers.contains_key(&id) {
+            return None;
+        }
+        let client = ClientId(self.next_client);
+        self.next_client += 1;
+        self.workers.insert(
+            id,
+            Worker {
+                id,
+                client,
+                env: EnvId::DEFAULT,
+                pid: 0,
+                state: WorkerState::Attached,
+                known_functions: FxHashSet::default(),
+                calls: FxHashMap::default(),
+            },
+        );
+        self.by_client.insert(client, id);
+        Some(client)
+    }
+
     pub fn get(&self, id: WorkerId) -> Option<&Worker> {
         self.workers.get(&id)
     }
@@ -199,7 +226,10 @@ impl WorkerPool {
                     stack.retain(|idle| *idle != id);
                 }
             }
-            WorkerState::Busy(_) | WorkerState::Hosting(..) | WorkerState::Retiring => {}
+            WorkerState::Busy(_)
+            | WorkerState::Hosting(..)
+            | WorkerState::Retiring
+            | WorkerState::Attached => {}
         }
         Some(worker)
     }
@@ -208,11 +238,11 @@ impl WorkerPool {
         self.workers.values()
     }
 
-    /// Workers that are not leaving: starting, idle or busy.
+    /// Worker processes that are not leaving: starting, idle or busy.
     pub fn live_count(&self) -> usize {
         self.workers
             .values()
-            .filter(|w| !matches!(w.state, WorkerState::Retiring))
+            .filter(|w| !matches!(w.state, WorkerState::Retiring | WorkerState::Attached))
             .count()
     }
 

@@ -600,6 +600,77 @@ fn a_dead_workers_refs_and_waiters_are_released() {
 }
 
 #[test]
+fn an_attached_driver_submits_and_holds_objects_but_never_runs_a_task() {
+    let (mut h, workers) = Harness::new(&[(CPU, 1.0)]).with_workers(1);
+    let connection = WorkerId::random();
+    let client = h.node.driver_attached(connection).unwrap();
+    assert!(
+        h.node.driver_attached(connection).is_err(),
+        "a connection id is taken once"
+    );
+    assert_eq!(h.node.worker_of(client), Some(connection));
+
+    // Its task runs on the worker, and its get is answered to it.
+    let f = Arc::new(options(&[(CPU, 1.0)]));
+    let spec = TaskSpec {
+        task_id: h.ids.next(),
+        kind: TaskKind::Function,
+        options: f.clone(),
+        args: Payload::value(Bytes::new()),
+        arg_refs: vec![],
+        parent: None,
+    };
+    let result = spec.return_ids().next().unwrap();
+    h.node.submit(client, spec, &mut h.actions).unwrap();
+    let sent = dispatches(&h.take());
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].worker, workers[0]);
+    let WaitStart::Pending(_) =
+        h.node
+            .get_or_wait(client, 3, vec![result], WaitKind::Get, true, &mut h.actions)
+    else {
+        panic!("the value is not there yet")
+    };
+    assert_eq!(
+        h.node.available().get(CPU),
+        quantity(0.0),
+        "an attached driver's get lends no CPU: it holds none"
+    );
+    h.finish(&sent[0], b"7");
+    let answered = h.take().iter().any(|a| {
+        matches!(a, Action::WaiterDone { client: c, tag: 3, result: WaitResult::Values(_), .. }
+            if *c == client)
+    });
+    assert!(answered);
+
+    // It does not count as a worker process, so idle workers are not stopped for it.
+    for _ in 0..3 {
+        h.node.tick(&mut h.actions);
+    }
+    assert!(!h
+        .take()
+        .iter()
+        .any(|a| matches!(a, Action::StopWorker { .. })));
+
+    // When it leaves, what it held goes.
+    let put = ObjectId::for_task(h.ids.next(), 0);
+    h.node
+        .put(client, put, Payload::value(&b"held"[..]), &mut Vec::new())
+        .unwrap();
+    h.node
+        .worker_died(connection, "disconnected", &mut h.actions);
+    let freed: Vec<ObjectId> = h
+        .take()
+        .iter()
+        .filter_map(|a| match a {
+            Action::Freed(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert!(freed.contains(&put) && freed.contains(&result), "{freed:?}");
+}
+
+#[test]
 fn an_unknown_argument_reaches_the_worker_as_lost() {
     let (mut h, _) = Harness::new(&[(CPU, 1.0)]).with_workers(1);
     let ghost = ObjectId::for_task(h.ids.next(), 1);

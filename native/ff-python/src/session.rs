@@ -12,7 +12,7 @@ use ff_runtime::core::ids::{ActorId, FunctionId, ObjectId, TaskId, WorkerId};
 use ff_runtime::core::node::ActorCreated;
 use ff_runtime::core::object::Payload;
 use ff_runtime::core::task::{ActorCall, ActorName, ActorSpec, TaskKind, TaskSpec};
-use ff_runtime::node::{DriverEvent, Stream};
+use ff_runtime::node::{DriverEvent, Stream, SOCKET_NAME};
 use ff_runtime::{Client, GetOutcome, Node, NodeConfig, WorkerClient};
 use pyo3::exceptions::{PyRuntimeError, PyTimeoutError, PyValueError};
 use pyo3::prelude::*;
@@ -27,6 +27,8 @@ use crate::task::{resource_dict, resource_set, TaskCall, TaskTemplate};
 enum Role {
     Driver(Arc<Node>),
     Worker(Arc<WorkerClient>),
+    /// A driver attached to another session's node over its socket.
+    Attached(Arc<WorkerClient>),
 }
 
 #[pyclass(module = "fusion_flow._native", frozen)]
@@ -78,7 +80,9 @@ impl Session {
     fn worker(&self) -> PyResult<&Arc<WorkerClient>> {
         match &self.role {
             Role::Worker(worker) => Ok(worker),
-            Role::Driver(_) => Err(PyRuntimeError::new_err("only a worker process runs tasks")),
+            Role::Driver(_) | Role::Attached(_) => {
+                Err(PyRuntimeError::new_err("only a worker process runs tasks"))
+            }
         }
     }
 }
@@ -142,6 +146,31 @@ impl Session {
             core: Arc::new(SessionCore { client, hooks }),
             role: Role::Worker(worker),
         })
+    }
+
+    /// Attaches another driver to the running node at `socket` (the Ray Client's connection):
+    /// everything it does goes over the node's socket, as a worker's calls do.
+    #[staticmethod]
+    fn attach_driver(
+        py: Python<'_>,
+        socket: PathBuf,
+        hooks: &Bound<'_, PyTuple>,
+    ) -> PyResult<Self> {
+        let hooks = hooks_from(hooks)?;
+        let attached = py
+            .detach(|| WorkerClient::attach_driver(&socket))
+            .map_err(to_py)?;
+        let client: Arc<dyn Client> = attached.clone();
+        Ok(Self {
+            core: Arc::new(SessionCore { client, hooks }),
+            role: Role::Attached(attached),
+        })
+    }
+
+    /// The node's socket, where workers and attached drivers connect.
+    #[getter]
+    fn socket_path(&self) -> PathBuf {
+        self.client().info().session_dir.join(SOCKET_NAME)
     }
 
     #[getter]
@@ -350,7 +379,7 @@ impl Session {
         let task = TaskId::from_bytes(task_id).map_err(value_error)?;
         Ok(match &self.role {
             Role::Worker(worker) => worker.is_cancelled(task),
-            Role::Driver(_) => false,
+            Role::Driver(_) | Role::Attached(_) => false,
         })
     }
 
@@ -409,7 +438,7 @@ impl Session {
     /// Worker: reports ref changes not yet sent (before the process exits).
     fn flush_refs(&self) -> PyResult<()> {
         match &self.role {
-            Role::Worker(worker) => worker.flush_refs().map_err(to_py),
+            Role::Worker(worker) | Role::Attached(worker) => worker.flush_refs().map_err(to_py),
             Role::Driver(_) => Ok(()),
         }
     }
@@ -593,14 +622,14 @@ impl Session {
                 node.clone(),
                 self.client().task_ids().job(),
             )),
-            Role::Worker(_) => None,
+            Role::Worker(_) | Role::Attached(_) => None,
         }
     }
 
     fn worker_pids(&self) -> Vec<u32> {
         match &self.role {
             Role::Driver(node) => node.worker_pids(),
-            Role::Worker(_) => Vec::new(),
+            Role::Worker(_) | Role::Attached(_) => Vec::new(),
         }
     }
 
@@ -608,7 +637,7 @@ impl Session {
     fn fork_server_pid(&self) -> Option<u32> {
         match &self.role {
             Role::Driver(node) => node.fork_server_pid(),
-            Role::Worker(_) => None,
+            Role::Worker(_) | Role::Attached(_) => None,
         }
     }
 
@@ -619,7 +648,7 @@ impl Session {
                 let usage = node.store_usage();
                 Some((usage.resident_bytes, usage.resident_objects, usage.capacity))
             }
-            Role::Worker(_) => None,
+            Role::Worker(_) | Role::Attached(_) => None,
         }
     }
 
@@ -627,7 +656,7 @@ impl Session {
     fn object_count(&self) -> usize {
         match &self.role {
             Role::Driver(node) => node.object_count(),
-            Role::Worker(_) => 0,
+            Role::Worker(_) | Role::Attached(_) => 0,
         }
     }
 
@@ -635,7 +664,7 @@ impl Session {
     fn is_shut_down(&self) -> bool {
         match &self.role {
             Role::Driver(node) => node.is_stopped(),
-            Role::Worker(_) => false,
+            Role::Worker(_) | Role::Attached(_) => false,
         }
     }
 
@@ -648,9 +677,16 @@ impl Session {
                 "the shutdown grace period must be a non-negative number of seconds, got {grace_s}"
             ))
         })?;
-        if let Role::Driver(node) = &self.role {
-            let node = node.clone();
-            py.detach(move || node.shutdown(grace));
+        match &self.role {
+            Role::Driver(node) => {
+                let node = node.clone();
+                py.detach(move || node.shutdown(grace));
+            }
+            Role::Attached(attached) => {
+                let _ = attached.flush_refs();
+                attached.disconnect();
+            }
+            Role::Worker(_) => {}
         }
         Ok(())
     }

@@ -69,6 +69,7 @@ mod tests {
             msg: Some(to_node::Msg::Register(Register {
                 worker_id: vec![1; 28].into(),
                 pid: 42,
+                attach_driver: false,
             })),
         };
         let mut wire = encode(&message);

@@ -127,11 +127,22 @@ pub struct WorkerClient {
 impl WorkerClient {
     /// Connects to the node, registers as `worker_id`, and starts the I/O thread.
     pub fn connect(socket: &Path, worker_id: WorkerId) -> Result<Arc<Self>> {
+        Self::open(socket, worker_id, false)
+    }
+
+    /// Attaches a driver to a running node over its socket (the Ray Client's connection): it
+    /// submits work and holds objects through this connection, and is never given a task.
+    pub fn attach_driver(socket: &Path) -> Result<Arc<Self>> {
+        Self::open(socket, WorkerId::random(), true)
+    }
+
+    fn open(socket: &Path, worker_id: WorkerId, attach_driver: bool) -> Result<Arc<Self>> {
         let mut stream =
             UnixStream::connect(socket).map_err(|e| RuntimeError::NodeGone(e.to_string()))?;
         let register = pb::Register {
             worker_id: Bytes::copy_from_slice(worker_id.as_bytes()),
             pid: std::process::id(),
+            attach_driver,
         };
         let hello = pb::ToNode {
             fd_count: 0,
@@ -168,7 +179,22 @@ impl WorkerClient {
         let thread_calls = calls.clone();
         std::thread::Builder::new()
             .name("ff-worker-io".into())
-            .spawn(move || read_loop(reader, task_sender, thread_replies, thread_calls))?;
+            .spawn(move || {
+                // The sender outlives the loop: a worker's main thread must not see the task
+                // channel close before the process exits.
+                read_loop(reader, &task_sender, thread_replies.clone(), thread_calls);
+                if attach_driver {
+                    // The node is gone: whatever still waits on it fails (its reply never
+                    // comes), and the driver process carries on.
+                    thread_replies.lock().clear();
+                } else {
+                    // The node is gone: nothing this worker does can reach anyone any more.
+                    // SAFETY: _exit(2) ends the process without running any destructor or
+                    // atexit handler, which is what we want while other threads may be
+                    // running user code.
+                    unsafe { libc::_exit(0) };
+                }
+            })?;
         Ok(Arc::new(Self {
             ids: TaskIdGenerator::new(info.job_id),
             info,
@@ -197,6 +223,13 @@ impl WorkerClient {
     /// Reports ref changes that have not gone out with another message yet.
     pub fn flush_refs(&self) -> Result<()> {
         self.outgoing.lock().send(None, FrameFds::new())
+    }
+
+    /// Closes the connection (an attached driver leaving): the node releases everything it
+    /// held for this connection, and calls still waiting fail. Idempotent.
+    pub fn disconnect(&self) {
+        let outgoing = self.outgoing.lock();
+        let _ = outgoing.stream.shutdown(std::net::Shutdown::Both);
     }
 
     /// The next task to run, or None when the node tells this worker to exit.
@@ -689,7 +722,7 @@ impl PoolTrimmer {
 
 fn read_loop(
     mut reader: BlockingReader,
-    tasks: Sender<Incoming>,
+    tasks: &Sender<Incoming>,
     replies: Replies,
     calls: Arc<WorkerCalls>,
 ) {
@@ -750,8 +783,4 @@ fn read_loop(
             Some(Msg::Welcome(_)) | None => {}
         }
     }
-    // The node is gone: nothing this worker does can reach anyone any more.
-    // SAFETY: _exit(2) ends the process without running any destructor or atexit handler,
-    // which is what we want while other threads may be running user code.
-    unsafe { libc::_exit(0) };
 }

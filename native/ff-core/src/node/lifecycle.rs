@@ -38,6 +38,14 @@ impl Node {
         Ok(client)
     }
 
+    /// A driver attached over the socket (the Ray Client's connection); it is known by the
+    /// id its connection chose. Returns its client id.
+    pub fn driver_attached(&mut self, connection: WorkerId) -> Result<ClientId, CoreError> {
+        self.workers
+            .add_attached(connection)
+            .ok_or(CoreError::UnknownWorker(connection))
+    }
+
     /// Records the process id a worker reported (it shows in actor errors).
     pub fn set_worker_pid(&mut self, worker: WorkerId, pid: u32) {
         if let Some(worker) = self.workers.get_mut(worker) {
@@ -76,7 +84,7 @@ impl Node {
                 self.release_grant(&running);
                 self.actor_host_died(actor, detail, out);
             }
-            WorkerState::Idle { .. } | WorkerState::Retiring => {}
+            WorkerState::Idle { .. } | WorkerState::Retiring | WorkerState::Attached => {}
         }
         self.drop_waiters_of(worker.client);
         let mut freed = Vec::new();

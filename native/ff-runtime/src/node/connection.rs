@@ -98,14 +98,27 @@ async fn serve(shared: Arc<NodeShared>, stream: Arc<UnixStream>) {
         return;
     };
     let link = WorkerLink::start(stream);
-    shared.links.write().insert(worker, link.clone());
-    link.send(&welcome(&shared));
-    let connected = shared.with_state(|state, out| {
-        state.core.set_worker_pid(worker, register.pid);
-        state.core.worker_connected(worker, out)
-    });
+    let connected = if register.attach_driver {
+        // Known to the node first, so that an id already taken never replaces a link.
+        let attached = shared.with_state(|state, _| state.core.driver_attached(worker));
+        if attached.is_ok() {
+            shared.links.write().insert(worker, link.clone());
+            link.send(&welcome(&shared));
+        }
+        attached
+    } else {
+        // Linked and welcomed first: connecting may hand the worker a task at once.
+        shared.links.write().insert(worker, link.clone());
+        link.send(&welcome(&shared));
+        shared.with_state(|state, out| {
+            state.core.set_worker_pid(worker, register.pid);
+            state.core.worker_connected(worker, out)
+        })
+    };
     let Ok(client) = connected else {
-        shared.links.write().remove(&worker);
+        if !register.attach_driver {
+            shared.links.write().remove(&worker);
+        }
         link.close();
         return;
     };
