@@ -214,6 +214,61 @@ def test_removal_fails_what_waits_and_ends_what_runs(ray, pgs, tmp_path):
         group.wait(1)
 
 
+def test_tasks_and_actors_make_look_up_and_remove_groups(ray, pgs):
+    module, _placement_group = pgs
+
+    @ray.remote(num_cpus=0)
+    def make(name):
+        group = ray.util.placement_group([{"CPU": 1}], name=name)
+        ray.get(group.ready(), timeout=60)
+        return group
+
+    @ray.remote(num_cpus=0)
+    class Maker:
+        def make(self, name):
+            group = ray.util.placement_group([{"CPU": 1}], strategy="STRICT_PACK", name=name)
+            assert group.wait(30)
+            return group.id.hex()
+
+        def state(self, group_id):
+            return ray.util.placement_group_table()[group_id]["state"]
+
+        def remove(self, group):
+            ray.util.remove_placement_group(group)
+
+        def find(self, name):
+            return ray.util.get_placement_group(name).id.hex()
+
+    from_task = ray.get(make.remote("from_task"), timeout=60)
+    maker = Maker.remote()
+    from_actor = ray.get(maker.make.remote("from_actor"), timeout=60)
+    try:
+        assert module.get_placement_group("from_task").id == from_task.id
+        assert ray.get(maker.find.remote("from_task"), timeout=60) == from_task.id.hex()
+        assert ray.get(maker.state.remote(from_actor), timeout=60) == "CREATED"
+        assert module.placement_group_table()[from_actor]["strategy"] == "STRICT_PACK"
+
+        @ray.remote(num_cpus=1)
+        def where():
+            return ray.get_runtime_context().get_placement_group_id()
+
+        placed = where.options(scheduling_strategy=strategy(ray, from_task)).remote()
+        assert ray.get(placed, timeout=60) == from_task.id.hex()
+
+        # A group outlives the task or actor that made it (it lives as long as the job).
+        ray.kill(maker)
+        assert module.placement_group_table()[from_actor]["state"] == "CREATED"
+
+        remover = Maker.remote()
+        ray.get(remover.remove.remote(from_task), timeout=60)
+        assert poll(lambda: module.placement_group_table(from_task)["state"] == "REMOVED")
+        ray.kill(remover)
+    finally:
+        module.remove_placement_group(from_task)
+        module.remove_placement_group(module.get_placement_group("from_actor"))
+    assert poll(lambda: ray.available_resources().get("CPU") == 4.0, timeout=30)
+
+
 def test_a_pending_group_is_placed_once_resources_free(ray, pgs):
     module, placement_group = pgs
     first = placement_group([{"CPU": 3}])

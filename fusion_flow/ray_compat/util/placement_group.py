@@ -106,13 +106,7 @@ def _bundle_reservation_check(placement_group: PlacementGroup) -> PlacementGroup
 def _table() -> _native.PlacementGroupTable:
     from fusion_flow.ray_compat.session import ensure_runtime
 
-    table = ensure_runtime().native.placement_groups()
-    if table is None:
-        raise Unsupported(
-            "placement group calls inside a task or actor",
-            "create, remove and look up placement groups from the driver",
-        )
-    return table
+    return ensure_runtime().native.placement_groups()
 
 
 def _info(group: PlacementGroup) -> Dict[str, Any]:

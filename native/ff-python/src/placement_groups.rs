@@ -1,4 +1,5 @@
-//! The driver's placement groups (`Session.placement_groups()`): create, remove, look up.
+//! The session's view of the node's placement groups (`Session.placement_groups()`): create,
+//! remove, look up; from the driver, a worker or an attached driver alike.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use ff_runtime::core::node::{
     PlacementGroupInfo, PlacementGroupSpec, PlacementGroupState, PlacementStrategy,
 };
 use ff_runtime::core::task::ActorName;
-use ff_runtime::Node;
+use ff_runtime::Client;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
@@ -16,16 +17,16 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 use crate::errors::to_py;
 use crate::task::{resource_dict, resource_set};
 
-/// A view of the node's placement groups, for the driver.
+/// A view of the node's placement groups through this process's client.
 #[pyclass(module = "fusion_flow._native", frozen)]
 pub struct PlacementGroupTable {
-    node: Arc<Node>,
+    client: Arc<dyn Client>,
     job: JobId,
 }
 
 impl PlacementGroupTable {
-    pub fn new(node: Arc<Node>, job: JobId) -> Self {
-        Self { node, job }
+    pub fn new(client: Arc<dyn Client>, job: JobId) -> Self {
+        Self { client, job }
     }
 }
 
@@ -107,46 +108,49 @@ impl PlacementGroupTable {
             detached,
         };
         let id = spec.id;
-        let node = self.node.clone();
-        py.detach(move || node.create_placement_group(spec))
+        let client = self.client.clone();
+        py.detach(move || client.create_placement_group(spec))
             .map_err(to_py)?;
         Ok(PyBytes::new(py, id.as_bytes()))
     }
 
     fn remove(&self, py: Python<'_>, group: &[u8]) -> PyResult<()> {
         let id = group_id(group)?;
-        let node = self.node.clone();
-        py.detach(move || node.remove_placement_group(id))
+        let client = self.client.clone();
+        py.detach(move || client.remove_placement_group(id))
             .map_err(to_py)
     }
 
     /// The group's (id, name, namespace, bundles, strategy, state, detached), or None.
     fn info<'py>(&self, py: Python<'py>, group: &[u8]) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let id = group_id(group)?;
-        self.node
-            .placement_group(id)
-            .map(|info| info_tuple(py, &info))
-            .transpose()
+        let client = self.client.clone();
+        let info = py
+            .detach(move || client.placement_group(id))
+            .map_err(to_py)?;
+        info.map(|info| info_tuple(py, &info)).transpose()
     }
 
     /// Every group of the session, removed ones included.
     fn all<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
-        self.node
-            .placement_groups()
-            .iter()
-            .map(|info| info_tuple(py, info))
-            .collect()
+        let client = self.client.clone();
+        let groups = py
+            .detach(move || client.placement_groups())
+            .map_err(to_py)?;
+        groups.iter().map(|info| info_tuple(py, info)).collect()
     }
 
-    /// The id of the live group named `name` in `namespace`, or None.
+    /// The id of the newest live group named `name` in `namespace`, or None.
     fn named<'py>(
         &self,
         py: Python<'py>,
         name: String,
         namespace: String,
-    ) -> Option<Bound<'py, PyBytes>> {
-        self.node
-            .placement_group_named(&ActorName { namespace, name })
-            .map(|id| PyBytes::new(py, id.as_bytes()))
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let client = self.client.clone();
+        let found = py
+            .detach(move || client.placement_group_named(ActorName { namespace, name }))
+            .map_err(to_py)?;
+        Ok(found.map(|info| PyBytes::new(py, info.spec.id.as_bytes())))
     }
 }

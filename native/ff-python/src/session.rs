@@ -615,15 +615,12 @@ impl Session {
             .collect()
     }
 
-    /// The node's placement groups (driver only: a worker gets None).
-    fn placement_groups(&self) -> Option<crate::placement_groups::PlacementGroupTable> {
-        match &self.role {
-            Role::Driver(node) => Some(crate::placement_groups::PlacementGroupTable::new(
-                node.clone(),
-                self.client().task_ids().job(),
-            )),
-            Role::Worker(_) | Role::Attached(_) => None,
-        }
+    /// The node's placement groups, through this session's client.
+    fn placement_groups(&self) -> crate::placement_groups::PlacementGroupTable {
+        crate::placement_groups::PlacementGroupTable::new(
+            self.client().clone(),
+            self.client().task_ids().job(),
+        )
     }
 
     fn worker_pids(&self) -> Vec<u32> {

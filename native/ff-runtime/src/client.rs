@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ff_core::ids::{
-    ActorId, FunctionId, JobId, NodeId, ObjectId, TaskId, TaskIdGenerator, WorkerId,
+    ActorId, FunctionId, JobId, NodeId, ObjectId, PlacementGroupId, TaskId, TaskIdGenerator,
+    WorkerId,
 };
-use ff_core::node::ActorCreated;
+use ff_core::node::{ActorCreated, PlacementGroupInfo, PlacementGroupSpec};
 use ff_core::object::{Payload, StoredObject};
 use ff_core::resources::ResourceSet;
 use ff_core::task::{ActorName, TaskSpec};
@@ -103,6 +104,15 @@ pub trait Client: Send + Sync {
     ) -> Result<StreamStep>;
     /// The streaming task this worker runs yielded its `index`-th value.
     fn stream_item(&self, task: TaskId, index: u32, payload: Payload) -> Result<()>;
+    /// Creates a placement group (placed at once if its bundles fit, else when they do).
+    fn create_placement_group(&self, spec: PlacementGroupSpec) -> Result<()>;
+    /// Removes a placement group: what waits for it fails, what runs in it is killed.
+    fn remove_placement_group(&self, id: PlacementGroupId) -> Result<()>;
+    fn placement_group(&self, id: PlacementGroupId) -> Result<Option<PlacementGroupInfo>>;
+    /// Every group of the session, removed ones included.
+    fn placement_groups(&self) -> Result<Vec<PlacementGroupInfo>>;
+    /// The newest live group of that name in its namespace.
+    fn placement_group_named(&self, name: ActorName) -> Result<Option<PlacementGroupInfo>>;
 }
 
 /// The moment a timeout runs out, if there is one.

@@ -8,6 +8,7 @@ pub mod fd_passing;
 pub mod frame;
 pub mod local_refs;
 pub mod node;
+pub mod placement_groups;
 pub mod session_dir;
 pub mod shm;
 pub mod shm_pool;

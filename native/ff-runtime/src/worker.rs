@@ -17,14 +17,16 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use ff_core::ids::{
-    ActorId, FunctionId, JobId, NodeId, ObjectId, TaskId, TaskIdGenerator, WorkerId,
+    ActorId, FunctionId, JobId, NodeId, ObjectId, PlacementGroupId, TaskId, TaskIdGenerator,
+    WorkerId,
 };
-use ff_core::node::ActorCreated;
+use ff_core::node::{ActorCreated, PlacementGroupInfo, PlacementGroupSpec, PlacementGroupState};
 use ff_core::object::{Payload, StoredObject};
 use ff_core::resources::ResourceSet;
 use ff_core::task::{ActorName, TaskSpec};
 use ff_proto as pb;
 use parking_lot::Mutex;
+use pb::placement_group_call::Call;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::client::{Client, GetOutcome, Interrupt, SessionInfo, StreamStep, INTERRUPT_POLL};
@@ -33,6 +35,7 @@ use crate::error::{Refusal, Result, RuntimeError};
 use crate::fd_passing::{recv_with_fds, send_with_fds, ReceivedFds};
 use crate::frame::{self, FrameDecoder};
 use crate::local_refs::{LocalRefs, RefSink};
+use crate::placement_groups;
 use crate::shm_pool;
 use crate::worker_calls::{CancelHook, WorkerCalls};
 
@@ -656,6 +659,59 @@ impl Client for WorkerClient {
             )),
         }
     }
+
+    fn create_placement_group(&self, spec: PlacementGroupSpec) -> Result<()> {
+        let group = placement_groups::group_to_wire(&spec, PlacementGroupState::Pending);
+        self.placement_group_call(Call::Create(group)).map(drop)
+    }
+
+    fn remove_placement_group(&self, id: PlacementGroupId) -> Result<()> {
+        let id = Bytes::copy_from_slice(id.as_bytes());
+        self.placement_group_call(Call::Remove(id)).map(drop)
+    }
+
+    fn placement_group(&self, id: PlacementGroupId) -> Result<Option<PlacementGroupInfo>> {
+        let id = Bytes::copy_from_slice(id.as_bytes());
+        Ok(self.placement_group_call(Call::Info(id))?.pop())
+    }
+
+    fn placement_groups(&self) -> Result<Vec<PlacementGroupInfo>> {
+        self.placement_group_call(Call::List(true))
+    }
+
+    fn placement_group_named(&self, name: ActorName) -> Result<Option<PlacementGroupInfo>> {
+        let entry = pb::ActorNameEntry {
+            namespace: name.namespace,
+            name: name.name,
+        };
+        Ok(self.placement_group_call(Call::Named(entry))?.pop())
+    }
+}
+
+impl WorkerClient {
+    /// Asks the node a placement group question; the groups of its answer.
+    fn placement_group_call(&self, call: Call) -> Result<Vec<PlacementGroupInfo>> {
+        let reply = self.request(
+            |request_id| {
+                pb::to_node::Msg::PlacementGroup(pb::PlacementGroupCall {
+                    request_id,
+                    call: Some(call),
+                })
+            },
+            FrameFds::new(),
+            &mut || false,
+        )?;
+        match reply.0 {
+            pb::to_worker::Msg::PlacementGroups(reply) => reply
+                .groups
+                .into_iter()
+                .map(placement_groups::group_from_wire)
+                .collect(),
+            _ => Err(RuntimeError::Protocol(
+                "a placement group call was answered with something else".into(),
+            )),
+        }
+    }
 }
 
 /// Blocking frame reader over a std socket, keeping the descriptors that arrive.
@@ -766,7 +822,8 @@ fn read_loop(
                 | Msg::WaitReply(_)
                 | Msg::Resources(_)
                 | Msg::Reply(_)
-                | Msg::Stream(_)),
+                | Msg::Stream(_)
+                | Msg::PlacementGroups(_)),
             ) => {
                 let request_id = match &reply {
                     Msg::GetReply(r) => r.request_id,
@@ -774,6 +831,7 @@ fn read_loop(
                     Msg::Resources(r) => r.request_id,
                     Msg::Reply(r) => r.request_id,
                     Msg::Stream(r) => r.request_id,
+                    Msg::PlacementGroups(r) => r.request_id,
                     _ => unreachable!("matched above"),
                 };
                 if let Some(waiting) = replies.lock().remove(&request_id) {

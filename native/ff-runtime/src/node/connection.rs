@@ -374,6 +374,25 @@ impl Session {
                     })),
                 });
             }
+            Msg::PlacementGroup(call) => {
+                let Some(question) = call.call else {
+                    return Err(RuntimeError::Protocol(
+                        "an empty placement group call".into(),
+                    ));
+                };
+                let groups = self.shared.with_state(|state, out| {
+                    crate::placement_groups::answer(&mut state.core, question, out)
+                })?;
+                self.link.send(&pb::ToWorker {
+                    fd_count: 0,
+                    msg: Some(pb::to_worker::Msg::PlacementGroups(
+                        pb::PlacementGroupReply {
+                            request_id: call.request_id,
+                            groups,
+                        },
+                    )),
+                });
+            }
         }
         Ok(())
     }

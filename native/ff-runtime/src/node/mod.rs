@@ -161,34 +161,6 @@ impl Node {
         self.shared.state.lock().core.objects().len()
     }
 
-    /// Creates a placement group (placed at once if its bundles fit, else when they do).
-    pub fn create_placement_group(&self, spec: PlacementGroupSpec) -> Result<()> {
-        self.client.check_running()?;
-        self.shared
-            .with_state(|state, out| state.core.create_placement_group(spec, out));
-        Ok(())
-    }
-
-    /// Removes a placement group: what waits for it fails, what runs in it is killed.
-    pub fn remove_placement_group(&self, id: PlacementGroupId) -> Result<()> {
-        self.client.check_running()?;
-        self.shared
-            .with_state(|state, out| state.core.remove_placement_group(id, out));
-        Ok(())
-    }
-
-    pub fn placement_group(&self, id: PlacementGroupId) -> Option<PlacementGroupInfo> {
-        self.shared.state.lock().core.placement_group(id)
-    }
-
-    pub fn placement_groups(&self) -> Vec<PlacementGroupInfo> {
-        self.shared.state.lock().core.placement_groups()
-    }
-
-    pub fn placement_group_named(&self, name: &ActorName) -> Option<PlacementGroupId> {
-        self.shared.state.lock().core.placement_group_named(name)
-    }
-
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::Acquire)
     }
@@ -471,5 +443,34 @@ impl Client for DriverClient {
         Ok(self
             .shared
             .with_state(|state, _| (state.core.total().clone(), state.core.available())))
+    }
+
+    fn create_placement_group(&self, spec: PlacementGroupSpec) -> Result<()> {
+        self.check_running()?;
+        self.shared
+            .with_state(|state, out| state.core.create_placement_group(spec, out));
+        Ok(())
+    }
+
+    fn remove_placement_group(&self, id: PlacementGroupId) -> Result<()> {
+        self.check_running()?;
+        self.shared
+            .with_state(|state, out| state.core.remove_placement_group(id, out));
+        Ok(())
+    }
+
+    fn placement_group(&self, id: PlacementGroupId) -> Result<Option<PlacementGroupInfo>> {
+        Ok(self.shared.state.lock().core.placement_group(id))
+    }
+
+    fn placement_groups(&self) -> Result<Vec<PlacementGroupInfo>> {
+        Ok(self.shared.state.lock().core.placement_groups())
+    }
+
+    fn placement_group_named(&self, name: ActorName) -> Result<Option<PlacementGroupInfo>> {
+        let core = &self.shared.state.lock().core;
+        Ok(core
+            .placement_group_named(&name)
+            .and_then(|id| core.placement_group(id)))
     }
 }
