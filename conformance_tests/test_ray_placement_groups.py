@@ -269,6 +269,31 @@ def test_tasks_and_actors_make_look_up_and_remove_groups(ray, pgs):
     assert poll(lambda: ray.available_resources().get("CPU") == 4.0, timeout=30)
 
 
+def test_a_group_made_by_a_detached_actor_goes_when_the_actor_dies(ray, pgs):
+    module, _placement_group = pgs
+
+    @ray.remote(num_cpus=0)
+    class Maker:
+        def make(self, detached):
+            lifetime = "detached" if detached else None
+            group = ray.util.placement_group([{"CPU": 1}], lifetime=lifetime)
+            assert group.wait(30)
+            return group
+
+    maker = Maker.options(lifetime="detached", name="group_maker").remote()
+    made = ray.get(maker.make.remote(False), timeout=60)
+    kept = ray.get(maker.make.remote(True), timeout=60)
+    try:
+        assert module.placement_group_table(made)["state"] == "CREATED"
+        ray.kill(maker)
+        assert poll(lambda: module.placement_group_table(made)["state"] == "REMOVED")
+        # A detached group stays until it is removed.
+        assert module.placement_group_table(kept)["state"] == "CREATED"
+    finally:
+        module.remove_placement_group(kept)
+    assert poll(lambda: ray.available_resources().get("CPU") == 4.0, timeout=30)
+
+
 def test_a_pending_group_is_placed_once_resources_free(ray, pgs):
     module, placement_group = pgs
     first = placement_group([{"CPU": 3}])

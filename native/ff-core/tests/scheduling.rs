@@ -781,7 +781,8 @@ fn in_bundle(spec: &PlacementGroupSpec, index: usize, cpus: f64) -> TaskOptions 
 fn a_placement_group_trades_node_resources_for_bundle_resources() {
     let (mut h, _) = Harness::new(&[(CPU, 4.0)]).with_workers(1);
     let spec = group(&[&[(CPU, 1.0)], &[(CPU, 2.0)]]);
-    h.node.create_placement_group(spec.clone(), &mut h.actions);
+    h.node
+        .create_placement_group(ClientId::DRIVER, spec.clone(), &mut h.actions);
     h.take();
     let name = |index| bundle_resource_name(CPU, spec.id, index);
     assert_eq!(h.node.available().get(CPU), quantity(1.0));
@@ -808,7 +809,8 @@ fn a_group_that_does_not_fit_waits_and_strict_spread_never_fits_one_node() {
     let first = group(&[&[(CPU, 2.0)]]);
     let waiting = group(&[&[(CPU, 1.0)]]);
     for spec in [&big, &spread, &first, &waiting] {
-        h.node.create_placement_group(spec.clone(), &mut h.actions);
+        h.node
+            .create_placement_group(ClientId::DRIVER, spec.clone(), &mut h.actions);
     }
     let state =
         |h: &Harness, spec: &PlacementGroupSpec| h.node.placement_group(spec.id).unwrap().state;
@@ -829,7 +831,8 @@ fn a_group_that_does_not_fit_waits_and_strict_spread_never_fits_one_node() {
 fn removing_a_group_fails_its_queued_tasks_kills_its_running_ones_and_frees_it() {
     let (mut h, _) = Harness::new(&[(CPU, 2.0)]).with_workers(1);
     let spec = group(&[&[(CPU, 1.0)]]);
-    h.node.create_placement_group(spec.clone(), &mut h.actions);
+    h.node
+        .create_placement_group(ClientId::DRIVER, spec.clone(), &mut h.actions);
     let mut retried = in_bundle(&spec, 0, 1.0);
     retried.max_retries = 3;
     let retried = Arc::new(retried);

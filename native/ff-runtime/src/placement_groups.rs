@@ -7,6 +7,7 @@ use ff_core::ids::PlacementGroupId;
 use ff_core::node::{
     Node, PlacementGroupInfo, PlacementGroupSpec, PlacementGroupState, PlacementStrategy,
 };
+use ff_core::object_table::ClientId;
 use ff_core::task::ActorName;
 use ff_proto as pb;
 use std::sync::Arc;
@@ -101,9 +102,10 @@ fn info_to_wire(info: &PlacementGroupInfo) -> pb::PlacementGroup {
     group_to_wire(&info.spec, info.state)
 }
 
-/// Carries out `call` on the node's state; returns the groups to answer with.
+/// Carries out `client`'s `call` on the node's state; returns the groups to answer with.
 pub fn answer(
     core: &mut Node,
+    client: ClientId,
     call: pb::placement_group_call::Call,
     out: &mut Vec<ff_core::node::Action>,
 ) -> Result<Vec<pb::PlacementGroup>> {
@@ -112,7 +114,7 @@ pub fn answer(
         Call::Create(group) => {
             let info = group_from_wire(group)?;
             let spec = Arc::try_unwrap(info.spec).unwrap_or_else(|shared| (*shared).clone());
-            core.create_placement_group(spec, out);
+            core.create_placement_group(client, spec, out);
             Vec::new()
         }
         Call::Remove(id) => {
@@ -137,4 +139,95 @@ pub fn answer(
                 .collect()
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ff_core::ids::JobId;
+    use ff_core::node::NodeConfig;
+    use ff_core::resources::{Quantity, ResourceSet, CPU};
+
+    fn spec(name: Option<&str>) -> PlacementGroupSpec {
+        let bundle = ResourceSet::from_pairs([(CPU, Quantity::from_f64(1.5).unwrap())]);
+        PlacementGroupSpec {
+            id: PlacementGroupId::new(JobId::from_index(1)),
+            name: name.map(|name| ActorName {
+                namespace: "ns".into(),
+                name: name.into(),
+            }),
+            bundles: vec![bundle.clone(), bundle],
+            strategy: PlacementStrategy::StrictSpread,
+            detached: true,
+        }
+    }
+
+    #[test]
+    fn a_group_round_trips_through_the_wire() {
+        let sent = spec(Some("g"));
+        let back = group_from_wire(group_to_wire(&sent, PlacementGroupState::Created)).unwrap();
+        assert_eq!(back.state, PlacementGroupState::Created);
+        assert_eq!(back.spec.id, sent.id);
+        assert_eq!(back.spec.name, sent.name);
+        assert_eq!(back.spec.bundles, sent.bundles);
+        assert_eq!(back.spec.strategy, sent.strategy);
+        assert!(back.spec.detached);
+        let unnamed = group_from_wire(group_to_wire(&spec(None), PlacementGroupState::Pending));
+        assert_eq!(unnamed.unwrap().spec.name, None);
+    }
+
+    #[test]
+    fn calls_change_and_read_the_nodes_groups() {
+        use pb::placement_group_call::Call;
+        let total = ResourceSet::from_pairs([(CPU, Quantity::from_f64(4.0).unwrap())]);
+        let mut node = Node::new(NodeConfig::with_total(total));
+        let mut out = Vec::new();
+        let group = spec(Some("g"));
+        let id = Bytes::copy_from_slice(group.id.as_bytes());
+        let wire = group_to_wire(&group, PlacementGroupState::Pending);
+        assert!(
+            answer(&mut node, ClientId::DRIVER, Call::Create(wire), &mut out)
+                .unwrap()
+                .is_empty()
+        );
+        let named = pb::ActorNameEntry {
+            namespace: "ns".into(),
+            name: "g".into(),
+        };
+        let found = answer(
+            &mut node,
+            ClientId::DRIVER,
+            Call::Named(named.clone()),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].id, id);
+        assert_eq!(
+            answer(&mut node, ClientId::DRIVER, Call::List(true), &mut out)
+                .unwrap()
+                .len(),
+            1
+        );
+        answer(
+            &mut node,
+            ClientId::DRIVER,
+            Call::Remove(id.clone()),
+            &mut out,
+        )
+        .unwrap();
+        let info = answer(&mut node, ClientId::DRIVER, Call::Info(id), &mut out).unwrap();
+        assert_eq!(info[0].state, pb::PlacementGroupState::Removed as i32);
+        assert!(
+            answer(&mut node, ClientId::DRIVER, Call::Named(named), &mut out)
+                .unwrap()
+                .is_empty()
+        );
+        let unknown = Bytes::copy_from_slice(spec(None).id.as_bytes());
+        assert!(
+            answer(&mut node, ClientId::DRIVER, Call::Info(unknown), &mut out)
+                .unwrap()
+                .is_empty()
+        );
+    }
 }

@@ -86,6 +86,10 @@ impl ActorEntry {
         }
     }
 
+    pub(super) fn is_detached(&self) -> bool {
+        self.spec.detached
+    }
+
     fn may_restart(&self) -> bool {
         let max = self.spec.max_restarts;
         max < 0 || self.restarts < max as u32
@@ -515,6 +519,9 @@ impl Node {
         detail: &str,
         out: &mut Vec<Action>,
     ) {
+        if self.actors.get(&actor_id).is_some_and(|a| a.is_detached()) {
+            self.remove_groups_made_by(actor_id, out);
+        }
         let Some(actor) = self.actors.get_mut(&actor_id) else {
             return;
         };

@@ -49,6 +49,9 @@ pub(super) struct PlacementGroupEntry {
     state: PlacementGroupState,
     /// The renamed resources the node gained when the group was placed.
     added: ResourceSet,
+    /// The detached actor that made it: the group goes when that actor dies (as in Ray; a
+    /// group made by the driver, a task or another actor lives as long as the job).
+    made_by_detached: Option<ActorId>,
 }
 
 #[derive(Debug, Default)]
@@ -118,15 +121,26 @@ pub struct PlacementGroupInfo {
 }
 
 impl Node {
-    /// Registers a group and places it if its bundles fit now; else it waits for resources.
-    pub fn create_placement_group(&mut self, spec: PlacementGroupSpec, out: &mut Vec<Action>) {
+    /// Registers a group that `creator` asked for and places it if its bundles fit now; else
+    /// it waits for resources.
+    pub fn create_placement_group(
+        &mut self,
+        creator: ClientId,
+        spec: PlacementGroupSpec,
+        out: &mut Vec<Action>,
+    ) {
         let id = spec.id;
+        let made_by_detached = match spec.detached {
+            true => None,
+            false => self.detached_actor_of(creator),
+        };
         self.placement_groups.entries.insert(
             id,
             PlacementGroupEntry {
                 spec: Arc::new(spec),
                 state: PlacementGroupState::Pending,
                 added: ResourceSet::new(),
+                made_by_detached,
             },
         );
         self.placement_groups.pending.push_back(id);
@@ -237,6 +251,32 @@ impl Node {
         spec.options
             .placement_group
             .is_some_and(|id| self.placement_groups.state(id) == Some(PlacementGroupState::Removed))
+    }
+
+    /// The detached actor hosted by the worker behind `client`, if it is one.
+    fn detached_actor_of(&self, client: ClientId) -> Option<ActorId> {
+        let worker = self.workers.get(self.worker_of(client)?)?;
+        let WorkerState::Hosting(actor, _) = worker.state else {
+            return None;
+        };
+        self.actors
+            .get(&actor)
+            .filter(|entry| entry.is_detached())
+            .map(|_| actor)
+    }
+
+    /// A detached actor died (restarting or not): the groups it made go with it.
+    pub(super) fn remove_groups_made_by(&mut self, actor: ActorId, out: &mut Vec<Action>) {
+        let made: Vec<PlacementGroupId> = self
+            .placement_groups
+            .entries
+            .iter()
+            .filter(|(_, entry)| entry.made_by_detached == Some(actor))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in made {
+            self.remove_placement_group(id, out);
+        }
     }
 
     pub fn placement_group(&self, id: PlacementGroupId) -> Option<PlacementGroupInfo> {

@@ -381,7 +381,7 @@ impl Session {
                     ));
                 };
                 let groups = self.shared.with_state(|state, out| {
-                    crate::placement_groups::answer(&mut state.core, question, out)
+                    crate::placement_groups::answer(&mut state.core, self.client, question, out)
                 })?;
                 self.link.send(&pb::ToWorker {
                     fd_count: 0,

@@ -447,8 +447,11 @@ impl Client for DriverClient {
 
     fn create_placement_group(&self, spec: PlacementGroupSpec) -> Result<()> {
         self.check_running()?;
-        self.shared
-            .with_state(|state, out| state.core.create_placement_group(spec, out));
+        self.shared.with_state(|state, out| {
+            state
+                .core
+                .create_placement_group(ClientId::DRIVER, spec, out)
+        });
         Ok(())
     }
 
