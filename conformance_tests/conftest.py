@@ -8,9 +8,9 @@ fusion-flow. The backend is chosen with ``--backend=ray|fusion_flow``.
   module's ``INIT_KWARGS`` (default ``{"num_cpus": 2}``) and shut down at module end.
 * ``backend_name`` (session): ``"ray"`` or ``"fusion_flow"``.
 
-``@pytest.mark.later(issue)`` marks behaviour owned by a later issue (shared-memory
-objects = 4, cancellation and the rest of issue 5's control and failure work = 5,
-placement groups = 6): such a test runs on Ray and is skipped on fusion-flow.
+``@pytest.mark.later(issue)`` marks behaviour owned by an issue that has not landed (one of
+``LATER_ISSUES``): such a test runs on Ray and is skipped on fusion-flow. Every issue so far
+has landed, so no test carries the mark now.
 
 At session end the outcome of every test is written to
 ``conformance_tests/results/<backend>.json``; ``coverage_table.py`` turns the
@@ -43,12 +43,8 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 BACKENDS = ("ray", "fusion_flow")
 BACKEND_MODULES = {"ray": "ray", "fusion_flow": "fusion_flow.ray_compat"}
-# Issues not yet landed that own features tested here.
-LATER_ISSUES = {
-    4: "shared-memory zero-copy objects",
-    5: "cancellation and control",
-    6: "placement groups",
-}
+# Issues not yet landed that own features tested here (issue number -> what it brings).
+LATER_ISSUES: dict = {}
 DEFAULT_INIT_KWARGS = {"num_cpus": 2}
 
 HERE = Path(__file__).resolve().parent

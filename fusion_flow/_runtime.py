@@ -283,11 +283,11 @@ def shutdown() -> None:
     with _session_lock:
         runtime, _session = _session, None
     if runtime is not None and runtime.is_driver:
+        detach_driver()  # a client attached to this node ends with it
         runtime.shutdown()
 
 
 def _shutdown_at_exit() -> None:
-    detach_driver()
     with client_hook_disabled():
         shutdown()
 

@@ -96,6 +96,15 @@ def test_shutdown_in_client_mode_disconnects_and_keeps_the_node(attached):
     assert ray.get(ray.put(3)) == 3
 
 
+def test_shutting_the_node_down_ends_the_attached_client():
+    _runtime.attach_driver()
+    with disable_client_hook():
+        ray.shutdown()
+    assert not client_api.is_connected()
+    assert not ray.is_initialized()
+    ray.init(num_cpus=2)  # for the tests after this one
+
+
 def test_the_api_stub_unpickles_as_the_api():
     assert pickle.loads(pickle.dumps(client_api)) is ray
 
