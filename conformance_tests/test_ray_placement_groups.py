@@ -294,6 +294,33 @@ def test_a_group_made_by_a_detached_actor_goes_when_the_actor_dies(ray, pgs):
     assert poll(lambda: ray.available_resources().get("CPU") == 4.0, timeout=30)
 
 
+def test_the_deprecated_placement_group_options_still_place(ray, pgs):
+    _module, placement_group = pgs
+    group = placement_group([{"CPU": 1}, {"CPU": 1}])
+    assert group.wait(30)
+
+    @ray.remote(num_cpus=1)
+    def where():
+        return ray.get_runtime_context().get_placement_group_id()
+
+    @ray.remote(num_cpus=0)
+    def children():
+        inherited = where.remote()
+        escaped = where.options(placement_group=None).remote()
+        return ray.get([inherited, escaped])
+
+    with pytest.warns(DeprecationWarning, match="placement_group parameter is deprecated"):
+        placed = where.options(placement_group=group, placement_group_bundle_index=1).remote()
+    assert ray.get(placed, timeout=60) == group.id.hex()
+    held = f"CPU_group_1_{group.id.hex()}"
+    with pytest.warns(DeprecationWarning):
+        parent = children.options(
+            placement_group=group, placement_group_capture_child_tasks=True
+        ).remote()
+    assert ray.get(parent, timeout=60) == [group.id.hex(), None]
+    assert poll(lambda: ray.available_resources().get(held) == 1.0, timeout=30)
+
+
 def test_a_pending_group_is_placed_once_resources_free(ray, pgs):
     module, placement_group = pgs
     first = placement_group([{"CPU": 3}])

@@ -41,27 +41,49 @@ class Placement:
         return renamed
 
 
-def placement_of(options: Dict[str, Any], captured: Optional[Placement]) -> Optional[Placement]:
-    """The bundle a submission with ``options`` goes to: its PlacementGroupSchedulingStrategy,
-    or, with no strategy of its own, the group its parent task captures children into."""
+def placement_of(options: Dict[str, Any], parent: Optional[Placement]) -> Optional[Placement]:
+    """The bundle a submission with ``options`` goes to, from a task running in ``parent``
+    (None: in no group): its PlacementGroupSchedulingStrategy, or the deprecated
+    ``placement_group*`` options, which Ray still honours; with neither, the parent's group if
+    the parent captures its children."""
     strategy = options.get("scheduling_strategy")
-    if strategy is None:  # the common case, on every submission: no import, no checks
-        return Placement(captured.group_hex, captured.group_id, -1, True) if captured else None
+    if strategy is None:
+        group = options.get("placement_group", "default")
+        capture = options.get("placement_group_capture_child_tasks")
+        if group == "default" and capture is None:  # on every submission: no import, no checks
+            if parent is not None and parent.capture_child_tasks:
+                return Placement(parent.group_hex, parent.group_id, -1, True)
+            return None
+        index = options.get("placement_group_bundle_index", -1)
+        return _placement(group, index, capture, parent)
     from fusion_flow.ray_compat.util.scheduling_strategies import (
         PlacementGroupSchedulingStrategy,
     )
 
     if isinstance(strategy, PlacementGroupSchedulingStrategy):
-        group = strategy.placement_group
-        if group is None:
-            return None
-        return Placement(
-            group_hex=group.id.hex(),
-            group_id=group.id.binary(),
-            bundle_index=strategy.placement_group_bundle_index,
-            capture_child_tasks=bool(strategy.placement_group_capture_child_tasks),
+        return _placement(
+            strategy.placement_group,
+            strategy.placement_group_bundle_index,
+            strategy.placement_group_capture_child_tasks,
+            parent,
         )
     return None
+
+
+def _placement(
+    group: Any, bundle_index: int, capture: Optional[bool], parent: Optional[Placement]
+) -> Optional[Placement]:
+    """Ray's rules: an unset ``capture`` follows the parent's; the group "default" is the
+    parent's own if capturing (else none); None is explicitly no group."""
+    if capture is None:
+        capture = parent is not None and parent.capture_child_tasks
+    if group == "default":
+        if not capture or parent is None:
+            return None
+        return Placement(parent.group_hex, parent.group_id, bundle_index, True)
+    if group is None:
+        return None
+    return Placement(group.id.hex(), group.id.binary(), bundle_index, bool(capture))
 
 
 def from_assigned(assigned: Dict[str, float], capture_child_tasks: bool) -> Optional[Placement]:

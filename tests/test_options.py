@@ -1055,8 +1055,6 @@ def test_unsupported_task_features():
             "runtime_env": {"env_vars": {}, "pip": ["x"], "working_dir": "."},
         }
     ) == [
-        "placement_group",
-        "placement_group_capture_child_tasks",
         "label_selector",
         "fallback_strategy",
         "runtime_env['pip']",

@@ -710,10 +710,6 @@ def unsupported_task_features(options: Dict[str, Any], node_id: Optional[str] = 
     honoured: it is a resource request that a node without that accelerator cannot meet.
     ``node_id`` is the node this runtime runs on (node affinity to it is honoured)."""
     found = []
-    if options.get("placement_group", "default") not in ("default", None):
-        found.append("placement_group")
-    if options.get("placement_group_capture_child_tasks"):
-        found.append("placement_group_capture_child_tasks")
     strategy = options.get("scheduling_strategy")
     if isinstance(strategy, _STRATEGY_CLASSES) and not _runs_on_this_node(strategy, node_id):
         found.append(f"scheduling_strategy={type(strategy).__name__}")

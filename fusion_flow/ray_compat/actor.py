@@ -283,7 +283,7 @@ class ActorClass:
         parent = task.placement if task is not None else None
         given = _options.resources_as_given(options, None)
         check_bundle_shape(options, given, placement, self._cls.__qualname__)
-        bundle = placement_of(options, parent if parent and parent.capture_child_tasks else None)
+        bundle = placement_of(options, parent)
         if bundle is not None:
             placement, running = bundle.rename(placement), bundle.rename(running)
         # The actor holds `running` from its constructor on; `placement` only has to exist on

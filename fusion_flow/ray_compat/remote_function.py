@@ -37,8 +37,7 @@ class _Submitter:
     def template(self, runtime: _runtime.Runtime) -> _native.TaskTemplate:
         task = runtime.current_task
         parent = task.placement if task is not None else None
-        captured = parent if parent is not None and parent.capture_child_tasks else None
-        placement = placement_of(self.options, captured)
+        placement = placement_of(self.options, parent)
         if self._runtime is not runtime:
             self._templates.clear()
             self._runtime = runtime
