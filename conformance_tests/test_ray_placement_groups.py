@@ -320,6 +320,16 @@ def test_the_deprecated_placement_group_options_still_place(ray, pgs):
     assert ray.get(parent, timeout=60) == [group.id.hex(), None]
     assert poll(lambda: ray.available_resources().get(held) == 1.0, timeout=30)
 
+    @ray.remote(num_cpus=1)
+    class Where:
+        def group(self):
+            return ray.get_runtime_context().get_placement_group_id()
+
+    with pytest.warns(DeprecationWarning, match="placement_group parameter is deprecated"):
+        actor = Where.options(placement_group=group).remote()
+    assert ray.get(actor.group.remote(), timeout=60) == group.id.hex()
+    ray.kill(actor)
+
 
 def test_a_pending_group_is_placed_once_resources_free(ray, pgs):
     module, placement_group = pgs

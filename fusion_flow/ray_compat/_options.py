@@ -647,22 +647,29 @@ _DEPRECATED_PLACEMENT_OPTIONS = (
 )
 
 
+def warn_deprecated_placement_options(options: Dict[str, Any], stacklevel: int) -> None:
+    """Ray's deprecation warning for each ``placement_group*`` option given (they still
+    work) unless a PlacementGroupSchedulingStrategy is given too."""
+    if isinstance(options.get("scheduling_strategy"), PlacementGroupSchedulingStrategy):
+        return
+    for key, default in _DEPRECATED_PLACEMENT_OPTIONS:
+        if options.get(key, default) != default:
+            warnings.warn(
+                f"{key} parameter is deprecated. Use "
+                "scheduling_strategy=PlacementGroupSchedulingStrategy(...) "
+                "instead, see the usage at https://docs.ray.io/en/releases-2.60.0/"
+                "ray-core/package-ref.html#ray-remote.",
+                DeprecationWarning,
+                stacklevel=stacklevel,
+            )
+
+
 def validate_submit_options(options: Dict[str, Any]) -> None:
     """The checks Ray makes only when ``.remote()`` submits (resource dictionary keys,
     placement group bundle index, scheduling strategy names), with its deprecation
     warnings for the placement_group* options."""
     strategy = options.get("scheduling_strategy")
-    if not isinstance(strategy, PlacementGroupSchedulingStrategy):
-        for key, default in _DEPRECATED_PLACEMENT_OPTIONS:
-            if options.get(key, default) != default:
-                warnings.warn(
-                    f"{key} parameter is deprecated. Use "
-                    "scheduling_strategy=PlacementGroupSchedulingStrategy(...) "
-                    "instead, see the usage at https://docs.ray.io/en/releases-2.60.0/"
-                    "ray-core/package-ref.html#ray-remote.",
-                    DeprecationWarning,
-                    stacklevel=2,
-                )
+    warn_deprecated_placement_options(options, stacklevel=3)
     _requested_resources(options, None)
     if strategy is None or isinstance(strategy, PlacementGroupSchedulingStrategy):
         if isinstance(strategy, PlacementGroupSchedulingStrategy):

@@ -268,6 +268,7 @@ class ActorClass:
 
     def _create(self, args: tuple, kwargs: dict, options: Dict[str, Any]) -> ActorHandle:
         runtime = ensure_runtime()
+        _options.warn_deprecated_placement_options(options, stacklevel=4)
         unsupported = _options.unsupported_task_features(
             {k: v for k, v in options.items() if k != "max_concurrency"}, runtime.native.node_id
         )
