@@ -60,6 +60,26 @@ def test_what_the_client_holds_is_released_when_it_disconnects():
     del refs
 
 
+def test_the_clients_actors_end_with_it_unless_detached():
+    @ray.remote
+    class Echo:
+        def ping(self):
+            return "pong"
+
+    _runtime.attach_driver()
+    owned = Echo.options(name="owned_by_client").remote()
+    kept = Echo.options(name="detached_from_client", lifetime="detached").remote()
+    assert ray.get([owned.ping.remote(), kept.ping.remote()]) == ["pong", "pong"]
+    _runtime.detach_driver()
+    deadline = time.monotonic() + 5
+    while "owned_by_client" in ray.util.list_named_actors() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "owned_by_client" not in ray.util.list_named_actors()
+    survivor = ray.get_actor("detached_from_client")
+    assert ray.get(survivor.ping.remote()) == "pong"
+    ray.kill(survivor)
+
+
 def test_the_own_sessions_objects_survive_the_client(attached):
     with disable_client_hook():
         kept = ray.put("kept")
