@@ -41,6 +41,8 @@ EXPECTED_WITH_CLIENT = [
     "timeout GetTimeoutError",
     "array 499999500000",
     "connected after False False",
+    "initialized after shutdown False",
+    "server driver after shutdown False",
 ]
 
 

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from fusion_flow import _native
 from fusion_flow._future_resolver import FutureResolver
@@ -48,6 +48,7 @@ DEFAULT_SHUTDOWN_GRACE_S = 1.0
 
 _session: Optional[Runtime] = None
 _attached: Optional[Runtime] = None  # the Ray Client's connection, while it is attached
+_on_detach: Optional[Callable[[], None]] = None  # what runs once it has detached
 _session_lock = threading.RLock()
 # Inside disable_client_hook(): calls go to the in-process session even while attached.
 _client_hook_disabled: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -230,11 +231,12 @@ def connect_worker(socket: str, worker_id: str) -> Runtime:
     return runtime
 
 
-def attach_driver() -> Runtime:
+def attach_driver(on_detach: Optional[Callable[[], None]] = None) -> Runtime:
     """Attaches a client driver to this process's node over its socket; from now on API
-    calls go through it (see the module's doc). RuntimeError without a running driver
-    session, or with a client attached already."""
-    global _attached
+    calls go through it (see the module's doc). ``on_detach`` runs once it has detached
+    (a client server stops the driver it serves then). RuntimeError without a running
+    driver session, or with a client attached already."""
+    global _attached, _on_detach
     with _session_lock:
         own = _session
         if own is None or not own.native.is_driver:
@@ -243,18 +245,22 @@ def attach_driver() -> Runtime:
             raise RuntimeError("a client is attached to this process's node already")
         native = _native.Session.attach_driver(str(own.native.socket_path), _HOOKS)
         _attached = Runtime(native, own.job_env, attached=True)
+        _on_detach = on_detach
         return _attached
 
 
 def detach_driver() -> bool:
     """Ends the attached client's connection, if there is one: the node releases what it
     held. Returns whether there was one."""
-    global _attached
+    global _attached, _on_detach
     with _session_lock:
         runtime, _attached = _attached, None
+        on_detach, _on_detach = _on_detach, None
     if runtime is None:
         return False
     runtime.native.shutdown(0.0)  # for an attached session: disconnects
+    if on_detach is not None:
+        on_detach()
     return True
 
 

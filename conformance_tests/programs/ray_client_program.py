@@ -77,6 +77,13 @@ def main():
         print("array", int(client.get(client.put(array)).sum()))
     print("connected after", client_api.is_connected(), ray.is_initialized())
 
+    # ray.shutdown() in client mode ends the connection, and the server's driver with it.
+    with ray_start_client_server():
+        ray.shutdown()
+        print("initialized after shutdown", ray.is_initialized())
+        with disable_client_hook():
+            print("server driver after shutdown", ray.is_initialized())
+
 
 if __name__ == "__main__":
     main()

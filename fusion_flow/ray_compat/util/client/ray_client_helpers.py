@@ -3,8 +3,8 @@ one process, as Ray's tests and its microbenchmark's client section use them.
 
 The server starts the driver it serves through ``ray_connect_handler`` (by default
 ``ray.init()``), the client attaches to that driver's node over the node's socket, and when
-the client leaves, the server shuts its driver down, as Ray's does once its last client is
-gone.
+the client leaves (at the end of the block, or by ``ray.shutdown()`` in client mode), the
+server shuts its driver down, as Ray's does once its last client is gone.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def ray_start_client_server_pair(
     server = ClientServer(ray_connect_handler or _default_connect_handler)
     server.start_driver(ray_init_kwargs)
     try:
-        _runtime.attach_driver()
+        _runtime.attach_driver(on_detach=server.stop)
     except BaseException:
         server.stop()
         raise
