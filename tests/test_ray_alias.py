@@ -1,6 +1,7 @@
 """``fusion-flow run``: an unmodified program's ``import ray`` gets fusion-flow, in the driver
 and in its workers, for that run only; what fusion-flow lacks fails by name."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -100,3 +101,25 @@ def test_the_alias_maps_ray_names_only():
     assert ray_alias.target_of("ray.util.queue") == "fusion_flow.ray_compat.util.queue"
     assert ray_alias.target_of("rayon") is None
     assert ray_alias.target_of("numpy") is None
+
+
+def test_rays_own_microbenchmark_runs_unmodified_with_its_client_section(tmp_path):
+    """The ray wheel's ray_perf.py, narrowed by its own filter to one metric of the main
+    sections and one of the Ray Client section."""
+    ray_perf = pytest.importorskip("ray._private").__path__[0] + "/ray_perf.py"
+    done = subprocess.run(
+        [sys.executable, "-m", "fusion_flow", "run", ray_perf],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TESTS_TO_RUN": "get calls"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rates = {}
+    for line in done.stdout.splitlines():
+        name, _, rest = line.partition(" per second ")
+        if rest:
+            rates[name] = float(rest.split()[0])
+    assert set(rates) == {"single client get calls (Plasma Store)", "client: get calls"}
+    assert all(rate > 0 for rate in rates.values())
