@@ -115,7 +115,6 @@ class Runtime:
         self.shutdown_grace_s = shutdown_grace_s
         self.futures = FutureResolver(self)
         # An attached driver runs no tasks, so it is a driver to the API (no task context).
-        self.attached = attached
         self.is_driver: bool = native.is_driver or attached
         self.namespace: str = native.namespace
         self.job_env = job_env

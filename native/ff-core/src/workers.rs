@@ -110,21 +110,7 @@ impl WorkerPool {
 
     pub fn add_starting(&mut self, env: EnvId) -> WorkerId {
         let id = WorkerId::random();
-        let client = ClientId(self.next_client);
-        self.next_client += 1;
-        self.workers.insert(
-            id,
-            Worker {
-                id,
-                client,
-                env,
-                pid: 0,
-                state: WorkerState::Starting,
-                known_functions: FxHashSet::default(),
-                calls: FxHashMap::default(),
-            },
-        );
-        self.by_client.insert(client, id);
+        self.insert(id, env, WorkerState::Starting);
         *self.starting.entry(env).or_default() += 1;
         id
     }
@@ -135,6 +121,11 @@ impl WorkerPool {
         if self.workers.contains_key(&id) {
             return None;
         }
+        Some(self.insert(id, EnvId::DEFAULT, WorkerState::Attached))
+    }
+
+    /// Adds a record under a fresh client id.
+    fn insert(&mut self, id: WorkerId, env: EnvId, state: WorkerState) -> ClientId {
         let client = ClientId(self.next_client);
         self.next_client += 1;
         self.workers.insert(
@@ -142,15 +133,15 @@ impl WorkerPool {
             Worker {
                 id,
                 client,
-                env: EnvId::DEFAULT,
+                env,
                 pid: 0,
-                state: WorkerState::Attached,
+                state,
                 known_functions: FxHashSet::default(),
                 calls: FxHashMap::default(),
             },
         );
         self.by_client.insert(client, id);
-        Some(client)
+        client
     }
 
     pub fn get(&self, id: WorkerId) -> Option<&Worker> {

@@ -74,6 +74,14 @@ pub fn group_to_wire(spec: &PlacementGroupSpec, state: PlacementGroupState) -> p
 }
 
 pub fn group_from_wire(group: pb::PlacementGroup) -> Result<PlacementGroupInfo> {
+    let (spec, state) = spec_from_wire(group)?;
+    Ok(PlacementGroupInfo {
+        spec: Arc::new(spec),
+        state,
+    })
+}
+
+fn spec_from_wire(group: pb::PlacementGroup) -> Result<(PlacementGroupSpec, PlacementGroupState)> {
     let strategy = pb::PlacementStrategy::try_from(group.strategy)
         .map_err(|_| RuntimeError::Protocol(format!("unknown strategy {}", group.strategy)))?;
     let state = pb::PlacementGroupState::try_from(group.state)
@@ -92,10 +100,7 @@ pub fn group_from_wire(group: pb::PlacementGroup) -> Result<PlacementGroupInfo> 
         strategy: strategy_from_wire(strategy),
         detached: group.detached,
     };
-    Ok(PlacementGroupInfo {
-        spec: Arc::new(spec),
-        state: state_from_wire(state),
-    })
+    Ok((spec, state_from_wire(state)))
 }
 
 fn info_to_wire(info: &PlacementGroupInfo) -> pb::PlacementGroup {
@@ -112,8 +117,7 @@ pub fn answer(
     use pb::placement_group_call::Call;
     Ok(match call {
         Call::Create(group) => {
-            let info = group_from_wire(group)?;
-            let spec = Arc::try_unwrap(info.spec).unwrap_or_else(|shared| (*shared).clone());
+            let (spec, _pending) = spec_from_wire(group)?;
             core.create_placement_group(client, spec, out);
             Vec::new()
         }
